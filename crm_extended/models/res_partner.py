@@ -1,0 +1,164 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+# Partner fields the region of a partner is computed from.
+REGION_SOURCE_FIELDS = [
+    "state_id",
+    "country_id",
+    "company_id",
+    "commercial_partner_id",
+    "sales_region_id",
+    "sales_region_manual",
+]
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    sales_region_id = fields.Many2one(
+        "crm.sales.region",
+        string="Sales Region",
+        compute="_compute_sales_region_id",
+        store=True,
+        readonly=False,
+        recursive=True,
+        index=True,
+        ondelete="set null",
+        tracking=True,
+        help="Assigned from the address: a region claiming the state beats one claiming the "
+        "country, the deepest region wins; contacts follow their company. Set by hand, it "
+        "stays until it is cleared.",
+    )
+    sales_region_manual = fields.Boolean(
+        string="Region Set by Hand",
+        copy=False,
+        help="The sales region was chosen by a user and is no longer assigned from the address.",
+    )
+
+    @api.depends(
+        "state_id",
+        "country_id",
+        "company_id",
+        "is_company",
+        "parent_id",
+        "commercial_partner_id.sales_region_id",
+        "sales_region_manual",
+    )
+    def _compute_sales_region_id(self):
+        automatic = self.filtered(lambda p: not p.sales_region_manual)
+        own = automatic.filtered(lambda p: p.commercial_partner_id == p)
+        matches = self.env["crm.sales.region"]._match_addresses(
+            {partner._sales_region_key() for partner in own}
+        )
+        Region = self.env["crm.sales.region"]
+        for partner in automatic:
+            if partner in own:
+                partner.sales_region_id = Region.browse(matches.get(partner._sales_region_key()))
+            else:
+                partner.sales_region_id = partner.commercial_partner_id.sales_region_id
+
+    def _sales_region_key(self):
+        return (self.company_id.id or None, self.state_id.id or None, self.country_id.id or None)
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("sales_region_id"):
+                vals["sales_region_manual"] = True
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "sales_region_id" in vals:
+            vals = dict(vals)
+            if vals["sales_region_id"]:
+                vals["sales_region_manual"] = True
+            else:
+                # Clearing the region hands it back to the address.
+                vals.pop("sales_region_id")
+                vals["sales_region_manual"] = False
+        return super().write(vals)
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _sales_region_reassign(self, state_ids, country_ids):
+        """Re-assign the region of every partner in an area, set-based.
+
+        Called when regions change which states and countries they claim. A constant
+        number of queries whatever the number of partners: one read of the partners of the
+        area, one update of those whose region changes, one for the contacts that follow
+        them, one per document model that carries the region.
+        """
+        if not state_ids and not country_ids:
+            return self.browse()
+        self.flush_model(REGION_SOURCE_FIELDS)
+        self.env["crm.sales.region"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, company_id, state_id, country_id, sales_region_id
+                  FROM res_partner
+                 WHERE id = commercial_partner_id
+                   AND sales_region_manual IS NOT TRUE
+                   AND (state_id = ANY(%s) OR country_id = ANY(%s))
+                """,
+                sorted(state_ids),
+                sorted(country_ids),
+            )
+        )
+        rows = self.env.cr.fetchall()
+        matches = self.env["crm.sales.region"]._match_addresses(
+            {(company, state, country) for _id, company, state, country, _region in rows}
+        )
+        changed_ids, region_ids = [], []
+        for partner_id, company, state, country, current in rows:
+            region_id = matches.get((company, state, country))
+            if (region_id or None) != current:
+                changed_ids.append(partner_id)
+                region_ids.append(region_id or None)
+        if not changed_ids:
+            return self.browse()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE res_partner p
+                   SET sales_region_id = c.region_id
+                  FROM unnest(%s::int[], %s::int[]) AS c(id, region_id)
+                 WHERE p.id = c.id
+                """,
+                changed_ids,
+                region_ids,
+            )
+        )
+        # Contacts follow their commercial entity unless their region was set by hand.
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE res_partner c
+                   SET sales_region_id = p.sales_region_id
+                  FROM res_partner p
+                 WHERE c.commercial_partner_id = p.id
+                   AND c.id != p.id
+                   AND p.id = ANY(%s)
+                   AND c.sales_region_manual IS NOT TRUE
+                   AND c.sales_region_id IS DISTINCT FROM p.sales_region_id
+             RETURNING c.id
+                """,
+                changed_ids,
+            )
+        )
+        changed_ids += [row[0] for row in self.env.cr.fetchall()]
+        self.invalidate_model(["sales_region_id"])
+        for model_name in self.env.registry.descendants(
+            ["crm.sales.region.mixin"], "_inherit"
+        ):
+            model = self.env[model_name]
+            if not model._abstract:
+                model._sales_region_sync_partners(changed_ids)
+        return self.browse(changed_ids)

@@ -1,0 +1,75 @@
+from contextlib import contextmanager
+
+from odoo.tests import TransactionCase, new_test_user
+
+
+class CrmExtendedCase(TransactionCase):
+    """Builds its own world: a test country with states, a company, sales teams,
+    users of every role and customers. Nothing here relies on demo data."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        cls.country = cls.env["res.country"].create(
+            {"name": "Crmxland", "code": "QX", "phone_code": 999}
+        )
+        cls.country_2 = cls.env["res.country"].create(
+            {"name": "Crmyland", "code": "QY", "phone_code": 998}
+        )
+        cls.state_n, cls.state_s, cls.state_e, cls.state_w = cls.env[
+            "res.country.state"
+        ].create(
+            [
+                {"name": f"Crmx {name}", "code": f"X{name[0]}", "country_id": cls.country.id}
+                for name in ("North", "South", "East", "West")
+            ]
+        )
+        cls.Region = cls.env["crm.sales.region"]
+        cls.Partner = cls.env["res.partner"]
+
+        # Users, one per role
+        cls.salesman = new_test_user(
+            cls.env, "crmx_salesman", groups="sales_team.group_sale_salesman", name="Sam Sales"
+        )
+        cls.salesman_2 = new_test_user(
+            cls.env, "crmx_salesman2", groups="sales_team.group_sale_salesman", name="Sue Sales"
+        )
+        cls.regional_manager = new_test_user(
+            cls.env,
+            "crmx_regional",
+            groups="crm_extended.group_regional_manager",
+            name="Rita Regional",
+        )
+        cls.sales_manager = new_test_user(
+            cls.env, "crmx_manager", groups="sales_team.group_sale_manager", name="Max Manager"
+        )
+
+    # Helpers ------------------------------------------------------------
+
+    @classmethod
+    def _region(cls, name, code, **vals):
+        return cls.Region.create({"name": name, "code": code, **vals})
+
+    @classmethod
+    def _customer(cls, name, state=None, country=None, **vals):
+        state = state or cls.env["res.country.state"]
+        country = country or state.country_id or cls.country
+        return cls.Partner.create(
+            {
+                "name": name,
+                "is_company": True,
+                "state_id": state.id,
+                "country_id": country.id,
+                **vals,
+            }
+        )
+
+    @contextmanager
+    def assertRefused(self, exception, regex):
+        """The block raises ``exception`` matching ``regex`` and leaves the database as it
+        was: the savepoint rolls the write back as the request's transaction would."""
+        with self.assertRaisesRegex(exception, regex), self.env.cr.savepoint():
+            yield
+        self.env.invalidate_all()
