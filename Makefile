@@ -23,7 +23,7 @@ test:
 
 lint:
 	dev/setup --lint
-	.venv/bin/pre-commit run --all-files --show-diff-on-failure
+	.dev/lint/bin/pre-commit run --all-files --show-diff-on-failure
 
 bench:
 	dev/setup

@@ -16,7 +16,6 @@ class CrmSalesRegionMixin(models.AbstractModel):
 
     sales_region_id = fields.Many2one(
         "crm.sales.region",
-        string="Sales Region",
         compute="_compute_sales_region_id",
         store=True,
         index=True,

@@ -7,7 +7,6 @@ class CrmTeam(models.Model):
 
     sales_region_id = fields.Many2one(
         "crm.sales.region",
-        string="Sales Region",
         index=True,
         tracking=True,
         help="The region this office belongs to. Its leads, orders and invoices take this "

@@ -17,7 +17,6 @@ class ResPartner(models.Model):
 
     sales_region_id = fields.Many2one(
         "crm.sales.region",
-        string="Sales Region",
         compute="_compute_sales_region_id",
         store=True,
         readonly=False,

@@ -1,0 +1,3 @@
+from . import test_sales_region
+from . import test_region_security
+from . import test_region_tour
