@@ -1,7 +1,7 @@
 """pytest plugin of the project: a skipped test is a failed run.
 
-A browser tour that Odoo skips (no Chromium, no websocket-client) would otherwise leave the
-run green. Set CRM_EXTENDED_ALLOW_SKIPS=1 to accept skips on purpose.
+A browser tour that Odoo skips (no Chromium, no websocket-client) would otherwise leave
+the run green. Set CRM_EXTENDED_ALLOW_SKIPS=1 to accept skips on purpose.
 """
 
 import os

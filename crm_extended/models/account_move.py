@@ -14,7 +14,9 @@ class AccountMove(models.Model):
         # posted with, so that posted figures never move between regions silently.
         customer = self.filtered(lambda m: m.move_type in CUSTOMER_MOVE_TYPES)
         (self - customer).sales_region_id = False
-        open_moves = customer.filtered(lambda m: m.state != "posted" or not m.sales_region_id)
+        open_moves = customer.filtered(
+            lambda m: m.state != "posted" or not m.sales_region_id
+        )
         return super(AccountMove, open_moves)._compute_sales_region_id()
 
     def _sales_region_sync_where(self):

@@ -66,8 +66,8 @@ class CrmSalesRegion(models.Model):
         "user_id",
         string="Regional Managers",
         domain=[("share", "=", False)],
-        help="Regional managers see the leads, orders, invoices and tickets of this region "
-        "and of its sub-regions.",
+        help="Regional managers see the leads, orders, invoices and tickets of this "
+        "region and of its sub-regions.",
     )
     country_ids = fields.Many2many(
         "res.country",
@@ -75,8 +75,8 @@ class CrmSalesRegion(models.Model):
         "region_id",
         "country_id",
         string="Countries",
-        help="Customers in these countries belong to this region, unless a region claims "
-        "their state or a deeper region claims their country.",
+        help="Customers in these countries belong to this region, unless a region "
+        "claims their state or a deeper region claims their country.",
     )
     state_ids = fields.Many2many(
         "res.country.state",
@@ -105,7 +105,9 @@ class CrmSalesRegion(models.Model):
     def _compute_complete_name(self):
         for region in self:
             if region.parent_id:
-                region.complete_name = f"{region.parent_id.complete_name} / {region.name}"
+                region.complete_name = (
+                    f"{region.parent_id.complete_name} / {region.name}"
+                )
             else:
                 region.complete_name = region.name
 
@@ -144,7 +146,9 @@ class CrmSalesRegion(models.Model):
             raise self._cycle_error()
 
     def _cycle_error(self):
-        return ValidationError(_("A sales region cannot be its own parent or ancestor."))
+        return ValidationError(
+            _("A sales region cannot be its own parent or ancestor.")
+        )
 
     @api.constrains("code", "company_id")
     def _check_code(self):
@@ -160,7 +164,8 @@ class CrmSalesRegion(models.Model):
             if other:
                 raise ValidationError(
                     _(
-                        "The code %(code)s is already used by the sales region %(other)s.",
+                        "The code %(code)s is already used by the sales region "
+                        "%(other)s.",
                         code=region.code,
                         other=other.display_name,
                     )
@@ -182,7 +187,8 @@ class CrmSalesRegion(models.Model):
                 state = region.state_ids & other.state_ids
                 raise ValidationError(
                     _(
-                        "The state %(state)s is already claimed by the sales region %(other)s.",
+                        "The state %(state)s is already claimed by the sales region "
+                        "%(other)s.",
                         state=state[:1].display_name,
                         other=other.display_name,
                     )
@@ -194,13 +200,15 @@ class CrmSalesRegion(models.Model):
                     ("country_ids", "in", region.country_ids.ids),
                 ]
             )
-            other = same_country.filtered(lambda r, level=region.level: r.level == level)[:1]
+            other = same_country.filtered(
+                lambda r, level=region.level: r.level == level
+            )[:1]
             if other:
                 country = region.country_ids & other.country_ids
                 raise ValidationError(
                     _(
-                        "The country %(country)s is already claimed by the sales region "
-                        "%(other)s at the same level of the region tree.",
+                        "The country %(country)s is already claimed by the sales "
+                        "region %(other)s at the same level of the region tree.",
                         country=country[:1].display_name,
                         other=other.display_name,
                     )
@@ -220,8 +228,8 @@ class CrmSalesRegion(models.Model):
 
     def write(self, vals):
         if vals.get("parent_id"):
-            # Checked before the parent store is updated, which would refuse a cycle with
-            # a less helpful message.
+            # Checked before the parent store is updated, which would refuse a cycle
+            # with a less helpful message.
             parent = self.browse(vals["parent_id"])
             if parent & self.search([("id", "child_of", self.ids)]):
                 raise self._cycle_error()
@@ -283,7 +291,9 @@ class CrmSalesRegion(models.Model):
 
     def _get_area(self):
         """States and countries claimed by these regions and their sub-regions."""
-        regions = self.with_context(active_test=False).search([("id", "child_of", self.ids)])
+        regions = self.with_context(active_test=False).search(
+            [("id", "child_of", self.ids)]
+        )
         return set(regions.state_ids.ids), set(regions.country_ids.ids)
 
     @api.model
@@ -295,15 +305,19 @@ class CrmSalesRegion(models.Model):
         """Best region for each address key ``(company_id, state_id, country_id)``.
 
         A region claiming the state beats one claiming the country; among those, the
-        deepest region wins. An address of no company (a shared partner) is matched against
-        the regions of every company, the lowest company id first. Only active regions
-        count. Returns ``{key: region_id}`` for the keys that have a region.
+        deepest region wins. An address of no company (a shared partner) is matched
+        against the regions of every company, the lowest company id first. Only active
+        regions count. Returns ``{key: region_id}`` for the keys that have a region.
         """
         states = {state for _company, state, _country in keys if state}
         countries = {country for _company, _state, country in keys if country}
         if not states and not countries:
             return {}
-        domain = ["|", ("state_ids", "in", list(states)), ("country_ids", "in", list(countries))]
+        domain = [
+            "|",
+            ("state_ids", "in", list(states)),
+            ("country_ids", "in", list(countries)),
+        ]
         companies = {company for company, _state, _country in keys}
         if None not in companies:
             domain = expression.AND([domain, [("company_id", "in", list(companies))]])

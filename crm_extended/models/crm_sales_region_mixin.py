@@ -3,11 +3,12 @@ from odoo.tools import SQL
 
 
 class CrmSalesRegionMixin(models.AbstractModel):
-    """The sales region of a business document: its sales team's region, else its partner's.
+    """The sales region of a business document: its sales team's region, else its
+    partner's.
 
     A region of another company than the document's is never used. Models using it have
-    ``partner_id`` and ``company_id``; ``_sales_region_team_field`` names their sales team
-    field (a ``crm.team``), or is empty when they have none.
+    ``partner_id`` and ``company_id``; ``_sales_region_team_field`` names their sales
+    team field (a ``crm.team``), or is empty when they have none.
     """
 
     _name = "crm.sales.region.mixin"
@@ -41,13 +42,15 @@ class CrmSalesRegionMixin(models.AbstractModel):
                     region
                     for region in candidates
                     if region
-                    and (not record.company_id or region.company_id == record.company_id)
+                    and (
+                        not record.company_id or region.company_id == record.company_id
+                    )
                 ),
                 False,
             )
 
     def _sales_region_sync_where(self):
-        """Extra condition on the documents the set-based sync may touch (alias ``d``)."""
+        """Extra condition on the documents the bulk sync may touch (alias ``d``)."""
         return SQL("TRUE")
 
     @api.model
@@ -64,11 +67,19 @@ class CrmSalesRegionMixin(models.AbstractModel):
                 SQL.identifier(team_field),
             )
             team_region = SQL(
-                "CASE WHEN d.company_id IS NULL OR tr.company_id = d.company_id THEN tr.id END"
+                "CASE WHEN d.company_id IS NULL OR tr.company_id = d.company_id "
+                "THEN tr.id END"
             )
         else:
             team_join, team_region = SQL(""), SQL("NULL::int")
-        self.flush_model(["partner_id", "company_id", "sales_region_id", *([team_field] if team_field else [])])
+        self.flush_model(
+            [
+                "partner_id",
+                "company_id",
+                "sales_region_id",
+                *([team_field] if team_field else []),
+            ]
+        )
         self.env["crm.team"].flush_model(["sales_region_id"])
         self.env.cr.execute(
             SQL(
@@ -79,7 +90,8 @@ class CrmSalesRegionMixin(models.AbstractModel):
                         SELECT d.id,
                                COALESCE(
                                    %(team_region)s,
-                                   CASE WHEN d.company_id IS NULL OR pr.company_id = d.company_id
+                                   CASE WHEN d.company_id IS NULL
+                                          OR pr.company_id = d.company_id
                                         THEN pr.id END
                                ) AS region_id
                           FROM %(table)s AS d

@@ -9,8 +9,8 @@ class CrmTeam(models.Model):
         "crm.sales.region",
         index=True,
         tracking=True,
-        help="The region this office belongs to. Its leads, orders and invoices take this "
-        "region.",
+        help="The region this office belongs to. Its leads, orders and invoices take "
+        "this region.",
     )
 
     @api.constrains("sales_region_id", "company_id")

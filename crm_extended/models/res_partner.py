@@ -24,14 +24,15 @@ class ResPartner(models.Model):
         index=True,
         ondelete="set null",
         tracking=True,
-        help="Assigned from the address: a region claiming the state beats one claiming the "
-        "country, the deepest region wins; contacts follow their company. Set by hand, it "
-        "stays until it is cleared.",
+        help="Assigned from the address: a region claiming the state beats one "
+        "claiming the country, the deepest region wins; contacts follow their company. "
+        "Set by hand, it stays until it is cleared.",
     )
     sales_region_manual = fields.Boolean(
         string="Region Set by Hand",
         copy=False,
-        help="The sales region was chosen by a user and is no longer assigned from the address.",
+        help="The sales region was chosen by a user and is no longer assigned from "
+        "the address.",
     )
 
     @api.depends(
@@ -52,12 +53,18 @@ class ResPartner(models.Model):
         Region = self.env["crm.sales.region"]
         for partner in automatic:
             if partner in own:
-                partner.sales_region_id = Region.browse(matches.get(partner._sales_region_key()))
+                partner.sales_region_id = Region.browse(
+                    matches.get(partner._sales_region_key())
+                )
             else:
                 partner.sales_region_id = partner.commercial_partner_id.sales_region_id
 
     def _sales_region_key(self):
-        return (self.company_id.id or None, self.state_id.id or None, self.country_id.id or None)
+        return (
+            self.company_id.id or None,
+            self.state_id.id or None,
+            self.country_id.id or None,
+        )
 
     # ------------------------------------------------------------
     # ORM
@@ -90,9 +97,9 @@ class ResPartner(models.Model):
         """Re-assign the region of every partner in an area, set-based.
 
         Called when regions change which states and countries they claim. A constant
-        number of queries whatever the number of partners: one read of the partners of the
-        area, one update of those whose region changes, one for the contacts that follow
-        them, one per document model that carries the region.
+        number of queries whatever the number of partners: one read of the partners of
+        the area, one update of those whose region changes, one for the contacts that
+        follow them, one per document model that carries the region.
         """
         if not state_ids and not country_ids:
             return self.browse()
@@ -113,7 +120,10 @@ class ResPartner(models.Model):
         )
         rows = self.env.cr.fetchall()
         matches = self.env["crm.sales.region"]._match_addresses(
-            {(company, state, country) for _id, company, state, country, _region in rows}
+            {
+                (company, state, country)
+                for _id, company, state, country, _region in rows
+            }
         )
         changed_ids, region_ids = [], []
         for partner_id, company, state, country, current in rows:

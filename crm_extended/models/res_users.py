@@ -10,7 +10,8 @@ class ResUsers(models.Model):
         "user_id",
         "region_id",
         string="Managed Sales Regions",
-        help="Sales regions this user manages as regional manager, sub-regions included.",
+        help="Sales regions this user manages as regional manager, sub-regions "
+        "included.",
     )
 
     def write(self, vals):

@@ -22,7 +22,11 @@ class CrmExtendedCase(TransactionCase):
             "res.country.state"
         ].create(
             [
-                {"name": f"Crmx {name}", "code": f"X{name[0]}", "country_id": cls.country.id}
+                {
+                    "name": f"Crmx {name}",
+                    "code": f"X{name[0]}",
+                    "country_id": cls.country.id,
+                }
                 for name in ("North", "South", "East", "West")
             ]
         )
@@ -31,10 +35,16 @@ class CrmExtendedCase(TransactionCase):
 
         # Users, one per role
         cls.salesman = new_test_user(
-            cls.env, "crmx_salesman", groups="sales_team.group_sale_salesman", name="Sam Sales"
+            cls.env,
+            "crmx_salesman",
+            groups="sales_team.group_sale_salesman",
+            name="Sam Sales",
         )
         cls.salesman_2 = new_test_user(
-            cls.env, "crmx_salesman2", groups="sales_team.group_sale_salesman", name="Sue Sales"
+            cls.env,
+            "crmx_salesman2",
+            groups="sales_team.group_sale_salesman",
+            name="Sue Sales",
         )
         cls.regional_manager = new_test_user(
             cls.env,
@@ -43,7 +53,10 @@ class CrmExtendedCase(TransactionCase):
             name="Rita Regional",
         )
         cls.sales_manager = new_test_user(
-            cls.env, "crmx_manager", groups="sales_team.group_sale_manager", name="Max Manager"
+            cls.env,
+            "crmx_manager",
+            groups="sales_team.group_sale_manager",
+            name="Max Manager",
         )
 
     # Helpers ------------------------------------------------------------
@@ -68,8 +81,9 @@ class CrmExtendedCase(TransactionCase):
 
     @contextmanager
     def assertRefused(self, exception, regex):
-        """The block raises ``exception`` matching ``regex`` and leaves the database as it
-        was: the savepoint rolls the write back as the request's transaction would."""
+        """The block raises ``exception`` matching ``regex`` and leaves the database as
+        it was: the savepoint rolls the write back as the request's transaction
+        would."""
         with self.assertRaisesRegex(exception, regex), self.env.cr.savepoint():
             yield
         self.env.invalidate_all()

@@ -19,16 +19,27 @@ class TestRegionalManagerRules(CrmExtendedCase):
             manager_ids=[Command.set(cls.regional_manager.ids)],
         )
         cls.north_west = cls._region(
-            "North-West", "QX-NW", parent_id=cls.north.id, state_ids=[Command.set(cls.state_w.ids)]
+            "North-West",
+            "QX-NW",
+            parent_id=cls.north.id,
+            state_ids=[Command.set(cls.state_w.ids)],
         )
-        cls.south = cls._region("South", "QX-S", state_ids=[Command.set(cls.state_s.ids)])
+        cls.south = cls._region(
+            "South", "QX-S", state_ids=[Command.set(cls.state_s.ids)]
+        )
         cls.customer_nw = cls._customer("NW Corp", cls.state_w)
         cls.customer_s = cls._customer("S Corp", cls.state_s)
-        cls.product = cls.env["product.product"].create({"name": "Gadget", "list_price": 5})
+        cls.product = cls.env["product.product"].create(
+            {"name": "Gadget", "list_price": 5}
+        )
 
         def documents(customer, owner):
             lead = cls.env["crm.lead"].create(
-                {"name": f"Deal {customer.name}", "partner_id": customer.id, "user_id": owner.id}
+                {
+                    "name": f"Deal {customer.name}",
+                    "partner_id": customer.id,
+                    "user_id": owner.id,
+                }
             )
             order = cls.env["sale.order"].create(
                 {
@@ -49,7 +60,11 @@ class TestRegionalManagerRules(CrmExtendedCase):
             )
             invoice.action_post()
             ticket = cls.env["helpdesk.ticket"].create(
-                {"name": f"Issue {customer.name}", "description": "x", "partner_id": customer.id}
+                {
+                    "name": f"Issue {customer.name}",
+                    "description": "x",
+                    "partner_id": customer.id,
+                }
             )
             return lead, order, invoice, ticket
 
@@ -89,7 +104,9 @@ class TestRegionalManagerRules(CrmExtendedCase):
 
     def test_regional_manager_keeps_own_records(self):
         env = self.env(user=self.regional_manager)
-        self.assertEqual(env["crm.lead"].search([("id", "=", self.own_lead.id)]), self.own_lead)
+        self.assertEqual(
+            env["crm.lead"].search([("id", "=", self.own_lead.id)]), self.own_lead
+        )
 
     def test_regional_manager_writes_leads_orders_tickets_not_invoices(self):
         env = self.env(user=self.regional_manager)
@@ -157,8 +174,11 @@ class TestGroups(CrmExtendedCase):
         self.assertIn(salesman, regional.trans_implied_ids)
         self.assertIn(manager, bonus.trans_implied_ids)
         self.assertEqual(
-            telesales.category_id, self.env.ref("crm_extended.module_category_crm_extended")
+            telesales.category_id,
+            self.env.ref("crm_extended.module_category_crm_extended"),
         )
-        user = new_test_user(self.env, "crmx_tele", groups="crm_extended.group_telesales_agent")
+        user = new_test_user(
+            self.env, "crmx_tele", groups="crm_extended.group_telesales_agent"
+        )
         self.assertTrue(user.has_group("sales_team.group_sale_salesman"))
         self.assertFalse(user.has_group("sales_team.group_sale_manager"))

@@ -15,12 +15,20 @@ class TestSalesRegionAssignment(CrmExtendedCase):
     def setUpClass(cls):
         super().setUpClass()
         # Crmxland: the country at the top, North and South as sub-regions by state.
-        cls.root = cls._region("Crmxland", "QX-ALL", country_ids=[Command.set(cls.country.ids)])
+        cls.root = cls._region(
+            "Crmxland", "QX-ALL", country_ids=[Command.set(cls.country.ids)]
+        )
         cls.north = cls._region(
-            "North", "QX-N", parent_id=cls.root.id, state_ids=[Command.set(cls.state_n.ids)]
+            "North",
+            "QX-N",
+            parent_id=cls.root.id,
+            state_ids=[Command.set(cls.state_n.ids)],
         )
         cls.south = cls._region(
-            "South", "QX-S", parent_id=cls.root.id, state_ids=[Command.set(cls.state_s.ids)]
+            "South",
+            "QX-S",
+            parent_id=cls.root.id,
+            state_ids=[Command.set(cls.state_s.ids)],
         )
         cls.team_north = cls.env["crm.team"].create(
             {"name": "North Office", "sales_region_id": cls.north.id}
@@ -57,7 +65,9 @@ class TestSalesRegionAssignment(CrmExtendedCase):
         )
         self.assertEqual(customer.sales_region_id, deep)
         # A state claim still beats the deeper country claim.
-        self.assertEqual(self._customer("North 2", self.state_n).sales_region_id, self.north)
+        self.assertEqual(
+            self._customer("North 2", self.state_n).sales_region_id, self.north
+        )
 
     def test_address_change(self):
         customer = self._customer("Mover", self.state_n)
@@ -88,14 +98,18 @@ class TestSalesRegionAssignment(CrmExtendedCase):
         customer.state_id = self.state_e
         self.assertEqual(customer.sales_region_id, self.south)
         self.north.state_ids = [Command.link(self.state_e.id)]
-        self.assertEqual(customer.sales_region_id, self.south, "bulk re-assignment skips it")
+        self.assertEqual(
+            customer.sales_region_id, self.south, "bulk re-assignment skips it"
+        )
         # Clearing the region hands it back to the address.
         customer.sales_region_id = False
         self.assertFalse(customer.sales_region_manual)
         self.assertEqual(customer.sales_region_id, self.north)
 
     def test_manual_region_at_creation(self):
-        customer = self._customer("Chosen Corp", self.state_n, sales_region_id=self.south.id)
+        customer = self._customer(
+            "Chosen Corp", self.state_n, sales_region_id=self.south.id
+        )
         self.assertEqual(customer.sales_region_id, self.south)
         self.assertTrue(customer.sales_region_manual)
 
@@ -120,9 +134,14 @@ class TestSalesRegionAssignment(CrmExtendedCase):
 
     def test_reparenting_changes_depth(self):
         customer = self._customer("East Corp", self.state_e)
-        other = self._region("Other", "QX-O", country_ids=[Command.set(self.country_2.ids)])
+        other = self._region(
+            "Other", "QX-O", country_ids=[Command.set(self.country_2.ids)]
+        )
         deep = self._region(
-            "Deep", "QX-D", parent_id=other.id, country_ids=[Command.set(self.country.ids)]
+            "Deep",
+            "QX-D",
+            parent_id=other.id,
+            country_ids=[Command.set(self.country.ids)],
         )
         self.assertEqual(customer.sales_region_id, deep)
         with self.assertRefused(ValidationError, "same level"):
@@ -149,7 +168,9 @@ class TestSalesRegionAssignment(CrmExtendedCase):
     def test_documents_follow_bulk_reassignment(self):
         customer = self._customer("Bulk Corp", self.state_e)
         contact = self.Partner.create({"name": "Bob", "parent_id": customer.id})
-        product = self.env["product.product"].create({"name": "Widget", "list_price": 10})
+        product = self.env["product.product"].create(
+            {"name": "Widget", "list_price": 10}
+        )
         order = self.env["sale.order"].create(
             {
                 "partner_id": contact.id,
@@ -181,7 +202,9 @@ class TestSalesRegionAssignment(CrmExtendedCase):
         self.north.state_ids = [Command.link(self.state_e.id)]
         for doc in (order, lead, ticket, draft):
             self.assertEqual(doc.sales_region_id, self.north, doc._name)
-        self.assertEqual(posted.sales_region_id, self.root, "a posted invoice keeps its region")
+        self.assertEqual(
+            posted.sales_region_id, self.root, "a posted invoice keeps its region"
+        )
         # The ORM path keeps posted invoices as well.
         customer.state_id = self.state_s
         self.assertEqual(draft.sales_region_id, self.south)
@@ -199,11 +222,17 @@ class TestSalesRegionAssignment(CrmExtendedCase):
         self._customer("S", self.state_s)
         self._customer("E", self.state_e)
         found = self.Partner.search(
-            [("sales_region_id", "child_of", self.root.id), ("name", "in", ["N", "S", "E"])]
+            [
+                ("sales_region_id", "child_of", self.root.id),
+                ("name", "in", ["N", "S", "E"]),
+            ]
         )
         self.assertEqual(len(found), 3)
         found = self.Partner.search(
-            [("sales_region_id", "child_of", self.north.id), ("name", "in", ["N", "S", "E"])]
+            [
+                ("sales_region_id", "child_of", self.north.id),
+                ("name", "in", ["N", "S", "E"]),
+            ]
         )
         self.assertEqual(found.mapped("name"), ["N"])
 
@@ -221,9 +250,14 @@ class TestSalesRegionConstraints(CrmExtendedCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.root = cls._region("Crmxland", "QX-ALL", country_ids=[Command.set(cls.country.ids)])
+        cls.root = cls._region(
+            "Crmxland", "QX-ALL", country_ids=[Command.set(cls.country.ids)]
+        )
         cls.north = cls._region(
-            "North", "QX-N", parent_id=cls.root.id, state_ids=[Command.set(cls.state_n.ids)]
+            "North",
+            "QX-N",
+            parent_id=cls.root.id,
+            state_ids=[Command.set(cls.state_n.ids)],
         )
 
     def test_parent_cycle(self):
@@ -235,7 +269,9 @@ class TestSalesRegionConstraints(CrmExtendedCase):
 
     @mute_logger("odoo.sql_db")
     def test_duplicate_code(self):
-        with self.assertRefused(ValidationError, r"already used by the sales region Crmxland"):
+        with self.assertRefused(
+            ValidationError, r"already used by the sales region Crmxland"
+        ):
             self._region("Copy", "qx-all")
         other_company = self.env["res.company"].create({"name": "Other Co"})
         # The same code is fine in another company.
@@ -254,7 +290,10 @@ class TestSalesRegionConstraints(CrmExtendedCase):
             self._region("Rival", "QX-R", country_ids=[Command.set(self.country.ids)])
         # One level down it is allowed: the deeper region wins.
         child = self._region(
-            "Core", "QX-C", parent_id=self.root.id, country_ids=[Command.set(self.country.ids)]
+            "Core",
+            "QX-C",
+            parent_id=self.root.id,
+            country_ids=[Command.set(self.country.ids)],
         )
         self.assertEqual(child.level, 2)
 
@@ -276,7 +315,9 @@ class TestSalesRegionMultiCompany(CrmExtendedCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company_b = cls.env["res.company"].create({"name": "Crmx B"})
-        cls.region_a = cls._region("A North", "A-N", state_ids=[Command.set(cls.state_n.ids)])
+        cls.region_a = cls._region(
+            "A North", "A-N", state_ids=[Command.set(cls.state_n.ids)]
+        )
         cls.region_b = cls._region(
             "B North",
             "B-N",
@@ -298,8 +339,16 @@ class TestSalesRegionMultiCompany(CrmExtendedCase):
         shared = self._customer("Shared Corp", self.state_n)
         lead_a, lead_b = self.env["crm.lead"].create(
             [
-                {"name": "A deal", "partner_id": shared.id, "company_id": self.company.id},
-                {"name": "B deal", "partner_id": shared.id, "company_id": self.company_b.id},
+                {
+                    "name": "A deal",
+                    "partner_id": shared.id,
+                    "company_id": self.company.id,
+                },
+                {
+                    "name": "B deal",
+                    "partner_id": shared.id,
+                    "company_id": self.company_b.id,
+                },
             ]
         )
         self.assertEqual(shared.sales_region_id, self.region_a)
@@ -356,7 +405,9 @@ class TestSalesRegionBulk(CrmExtendedCase):
 
     def test_bulk_matches_orm(self):
         """The set-based path and the ORM compute agree on every partner."""
-        partners = self._make_partners(20, self.state_n) | self._make_partners(20, self.state_e)
+        partners = self._make_partners(20, self.state_n) | self._make_partners(
+            20, self.state_e
+        )
         self._region("Top", "TOP", country_ids=[Command.set(self.country.ids)])
         self._region("N", "N", state_ids=[Command.set(self.state_n.ids)])
         bulk = {p.id: p.sales_region_id for p in partners}
