@@ -14,10 +14,13 @@ HTTP_PORT=${HTTP_PORT:-8069}
 
 # Database server. Any standard PG* variable selects an existing server; otherwise the
 # project runs its own cluster under $STATE/pg, started and stopped by these scripts.
-if [ -n "${PGHOST:-}${PGPORT:-}${PGUSER:-}${PGPASSWORD:-}" ]; then
+# CRM_EXTENDED_PG_PRIVATE tells the scripts a parent script started that the PG* variables
+# are the private cluster's, set below.
+if [ -z "${CRM_EXTENDED_PG_PRIVATE:-}" ] && [ -n "${PGHOST:-}${PGPORT:-}${PGUSER:-}${PGPASSWORD:-}" ]; then
     PG_PRIVATE=0
 else
     PG_PRIVATE=1
+    export CRM_EXTENDED_PG_PRIVATE=1
     PG_BASE=$STATE/pg
     # As root the cluster belongs to the "postgres" user (see pg_owner): when that user
     # cannot reach the checkout (a home folder closed to others), the cluster lives in
