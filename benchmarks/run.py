@@ -1,23 +1,22 @@
-"""Benchmarks of crm_extended: ``make bench`` (or ``.venv/bin/python
-benchmarks/run.py``).
+"""crm_extended benchmarks: ``make bench SIZE=S|M|L``.
 
-Each benchmark module here exposes ``NAME`` and ``run(env, args) -> list[dict]``; a row
-has the operation, its size, the crm_extended time and query count, and the baseline it
-is measured against in the same run. Rows are printed as a table and written as JSON
-under ``benchmarks/results/`` (ignored by git).
+Runs every operation of ``benchmarks/ops/`` (see ``harness.py``) on the benchmark
+database, prints one table and writes it as JSON under ``benchmarks/results/`` (ignored
+by git). Fails when an operation's crm_extended, SQL floor and ORM loop answers differ.
 """
 
 import argparse
 import importlib
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["bench_region_reassign"]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def ensure_database(db):
@@ -46,33 +45,59 @@ def ensure_database(db):
     )
 
 
+def operations(only=None):
+    import ops
+
+    for info in pkgutil.iter_modules(ops.__path__):
+        if only and info.name != only:
+            continue
+        module = importlib.import_module(f"ops.{info.name}")
+        for operation in getattr(module, "OPERATIONS", []):
+            yield module, operation
+
+
+def _cell_time(timing):
+    text = f"{timing['median']:.3f}"
+    return text + "*" if timing["extrapolated"] else text
+
+
 def print_table(rows):
-    columns = [
+    header = [
         "operation",
         "size",
-        "crm_extended s",
+        "user",
+        "ours median s",
+        "ours cold s",
         "queries",
-        "baseline",
-        "baseline s",
-        "baseline queries",
-        "ratio",
+        "peak MB",
+        "SQL floor s",
+        "ORM loop s",
+        "ORM queries",
+        "ours/floor",
+        "ORM/ours",
+        "same",
     ]
-    lines = [columns]
+    lines = [header]
     for row in rows:
+        ours, floor, orm = row["crm_extended"], row["sql_floor"], row["orm_loop"]
         lines.append(
             [
                 row["operation"],
                 f"{row['size']:,}",
-                f"{row['time']:.3f}",
-                str(row["queries"]),
-                row["baseline"]
-                + (" (extrapolated)" if row.get("baseline_extrapolated") else ""),
-                f"{row['baseline_time']:.3f}",
-                str(row["baseline_queries"]),
-                f"{row['baseline_time'] / row['time']:.0f}x" if row["time"] else "-",
+                row["user"],
+                f"{ours['median']:.3f}",
+                f"{ours['cold']:.3f}",
+                str(ours["queries"]),
+                f"{ours['peak_mb']:.1f}" if ours["peak_mb"] is not None else "-",
+                f"{floor['median']:.3f}",
+                _cell_time(orm),
+                str(orm["queries"]),
+                f"{ours['median'] / floor['median']:.1f}x" if floor["median"] else "-",
+                f"{orm['median'] / ours['median']:.0f}x" if ours["median"] else "-",
+                "yes" if row["same_result"] else "NO",
             ]
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for i, line in enumerate(lines):
         print(
             "  ".join(
@@ -81,6 +106,7 @@ def print_table(rows):
         )
         if i == 0:
             print("  ".join("-" * width for width in widths))
+    print("* extrapolated from a sample")
 
 
 def main():
@@ -88,11 +114,13 @@ def main():
     parser.add_argument(
         "--db", default=os.environ.get("BENCH_DB", "crm_extended_bench")
     )
-    parser.add_argument("--size", default="S", help="S, M or L (see each benchmark)")
-    parser.add_argument("--only", help="run only this benchmark module")
+    parser.add_argument("--size", default="S", choices=["S", "M", "L"])
+    parser.add_argument("--runs", type=int, default=5, help="warm runs (median)")
+    parser.add_argument("--only", help="run only the operations of this ops module")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from harness import run_operation
+
     import odoo
     from odoo import SUPERUSER_ID, api
 
@@ -102,22 +130,27 @@ def main():
     ensure_database(args.db)
     registry = odoo.modules.registry.Registry(args.db)
     rows = []
-    for name in BENCHMARKS:
-        if args.only and name != args.only:
-            continue
-        module = importlib.import_module(name)
+    for module, operation_class in operations(args.only):
+        size = module.SIZES[args.size]
+        print(f"running {operation_class.name} ({size:,})", flush=True)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            rows += module.run(env, args)
+            rows.append(run_operation(env, operation_class(args.size, size), args.runs))
             cr.rollback()  # benchmarks leave the database as they found it
+    print()
     print_table(rows)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    path = out / f"bench-{args.size}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(rows, indent=2))
-    print(f"\nwritten {path.relative_to(ROOT)}")
-    if any(not row.get("same_result", True) for row in rows):
-        sys.exit("a benchmark's crm_extended and baseline results differ")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    payload = {"size": args.size, "runs": args.runs, "rows": rows}
+    for path in (
+        out / f"bench-{args.size}-{stamp}.json",
+        out / f"latest-{args.size}.json",
+    ):
+        path.write_text(json.dumps(payload, indent=2))
+    print(f"\nwritten benchmarks/results/bench-{args.size}-{stamp}.json")
+    if not all(row["same_result"] for row in rows):
+        sys.exit("FAILED: crm_extended, the SQL floor and the ORM loop disagree")
 
 
 if __name__ == "__main__":

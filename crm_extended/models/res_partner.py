@@ -20,7 +20,6 @@ class ResPartner(models.Model):
         compute="_compute_sales_region_id",
         store=True,
         readonly=False,
-        recursive=True,
         index=True,
         ondelete="set null",
         tracking=True,
@@ -35,29 +34,33 @@ class ResPartner(models.Model):
         "the address.",
     )
 
+    # Contacts follow their commercial entity: they depend on its address, not on its
+    # region, so that the field is not recursive (Odoo computes recursive fields one
+    # record at a time). A region set by hand on the entity reaches its contacts
+    # through write().
     @api.depends(
-        "state_id",
-        "country_id",
-        "company_id",
-        "is_company",
-        "parent_id",
-        "commercial_partner_id.sales_region_id",
         "sales_region_manual",
+        "commercial_partner_id",
+        "commercial_partner_id.state_id",
+        "commercial_partner_id.country_id",
+        "commercial_partner_id.company_id",
+        "commercial_partner_id.sales_region_manual",
     )
     def _compute_sales_region_id(self):
         automatic = self.filtered(lambda p: not p.sales_region_manual)
-        own = automatic.filtered(lambda p: p.commercial_partner_id == p)
+        entities = automatic.commercial_partner_id
         matches = self.env["crm.sales.region"]._match_addresses(
-            {partner._sales_region_key() for partner in own}
+            {entity._sales_region_key() for entity in entities}
         )
         Region = self.env["crm.sales.region"]
         for partner in automatic:
-            if partner in own:
-                partner.sales_region_id = Region.browse(
-                    matches.get(partner._sales_region_key())
-                )
+            entity = partner.commercial_partner_id
+            if entity != partner and entity.sales_region_manual:
+                partner.sales_region_id = entity.sales_region_id
             else:
-                partner.sales_region_id = partner.commercial_partner_id.sales_region_id
+                partner.sales_region_id = Region.browse(
+                    matches.get(entity._sales_region_key())
+                )
 
     def _sales_region_key(self):
         return (
@@ -86,7 +89,18 @@ class ResPartner(models.Model):
                 # Clearing the region hands it back to the address.
                 vals.pop("sales_region_id")
                 vals["sales_region_manual"] = False
-        return super().write(vals)
+        res = super().write(vals)
+        if "sales_region_id" in vals:
+            # The contacts of an entity whose region was set by hand follow it.
+            contacts = self.search(
+                [
+                    ("commercial_partner_id", "in", self.ids),
+                    ("id", "not in", self.ids),
+                    ("sales_region_manual", "=", False),
+                ]
+            )
+            self.env.add_to_compute(self._fields["sales_region_id"], contacts)
+        return res
 
     # ------------------------------------------------------------
     # BUSINESS

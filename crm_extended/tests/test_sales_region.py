@@ -89,6 +89,13 @@ class TestSalesRegionAssignment(CrmExtendedCase):
         self.south.state_ids = [Command.clear()]
         self.assertEqual(company.sales_region_id, self.root)
         self.assertEqual(contact.sales_region_id, self.root)
+        # A region set by hand on the company reaches its contacts, every time.
+        company.sales_region_id = self.north
+        self.assertEqual(contact.sales_region_id, self.north)
+        company.sales_region_id = self.south
+        self.assertEqual(contact.sales_region_id, self.south)
+        company.sales_region_id = False
+        self.assertEqual(contact.sales_region_id, self.root)
 
     def test_manual_region_stays(self):
         customer = self._customer("Picky Corp", self.state_n)
@@ -415,3 +422,45 @@ class TestSalesRegionBulk(CrmExtendedCase):
         partners._recompute_recordset(["sales_region_id"])
         self.assertEqual({p.id: p.sales_region_id for p in partners}, bulk)
         self.assertTrue(all(bulk.values()))
+
+    def _recompute_queries(self, records):
+        field = records._fields["sales_region_id"]
+
+        def recompute():
+            self.env.add_to_compute(field, records)
+            records._recompute_recordset(["sales_region_id"])
+
+        self.env.invalidate_all()
+        return self._count_queries(recompute)
+
+    def test_partner_compute_query_count(self):
+        """The address match of a batch of partners does not query per partner."""
+        self._region("N", "N", state_ids=[Command.set(self.state_n.ids)])
+        small = self._make_partners(5, self.state_n)
+        large = self._make_partners(200, self.state_n)
+        queries_small = self._recompute_queries(small)
+        queries_large = self._recompute_queries(large)
+        self.assertEqual(queries_small, queries_large)
+        self.assertLessEqual(queries_large, 8)
+        self.assertEqual(len(large.sales_region_id), 1)
+
+    def test_document_compute_query_count(self):
+        """The region of a batch of documents does not query per document."""
+        region = self._region("N", "N", state_ids=[Command.set(self.state_n.ids)])
+        team = self.env["crm.team"].create({"name": "T", "sales_region_id": region.id})
+        partners = self._make_partners(200, self.state_n)
+        leads = self.env["crm.lead"].create(
+            [
+                {
+                    "name": f"L{i}",
+                    "partner_id": partner.id,
+                    "team_id": team.id if i % 2 else False,
+                }
+                for i, partner in enumerate(partners)
+            ]
+        )
+        queries_small = self._recompute_queries(leads[:5])
+        queries_large = self._recompute_queries(leads)
+        self.assertEqual(queries_small, queries_large)
+        self.assertLessEqual(queries_large, 8)
+        self.assertEqual(leads.sales_region_id, region)
