@@ -83,6 +83,28 @@ class Operation:
         return self.same(full, partial)
 
 
+def ensure_user(env, login, groups):
+    """The benchmark user of that login (password: the login), created with these
+    groups (comma-separated xml ids) when missing."""
+    user = (
+        env["res.users"].with_context(active_test=False).search([("login", "=", login)])
+    )
+    if not user:
+        user = (
+            env["res.users"]
+            .with_context(no_reset_password=True, tracking_disable=True)
+            .create(
+                {
+                    "name": login.replace("_", " ").title(),
+                    "login": login,
+                    "password": login,
+                    "groups_id": [(6, 0, [env.ref(g).id for g in groups.split(",")])],
+                }
+            )
+        )
+    return user
+
+
 def _run_once(env, func, memory=False):
     env.flush_all()
     env.cr.execute("SAVEPOINT bench_run")

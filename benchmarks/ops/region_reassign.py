@@ -5,10 +5,9 @@ one UPDATE of exactly those partners; the ORM loop recomputes and writes each pa
 its own (timed on a sample, extrapolated).
 """
 
-from harness import Operation
+from harness import Operation, ensure_user
 
 from odoo import Command
-from odoo.tests import new_test_user
 from odoo.tools import SQL
 
 SIZES = {"S": 10_000, "M": 100_000, "L": 100_000}
@@ -57,14 +56,6 @@ def insert_partners(env, count, state, country):
     )
     env.invalidate_all()
     return env["res.partner"].browse(ids) | template
-
-
-def ensure_user(env, login, groups):
-    """The benchmark user of that login, created with these groups when missing."""
-    user = env["res.users"].search([("login", "=", login)])
-    if not user:
-        user = new_test_user(env, login, groups=groups)
-    return user
 
 
 def _assigned(env, partner_ids, region_id):
