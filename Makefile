@@ -2,13 +2,16 @@
 SHELL := /bin/bash
 SIZE ?= S
 
-.PHONY: help setup run test lint bench stop clean
+.PHONY: help setup run test lint wheel bench dataset load stop clean
 
 help:
 	@echo "make run    set up, then serve Odoo with crm_extended and demo data on http://localhost:8069"
 	@echo "make test   set up, fresh database, install crm_extended, run its tests (pytest-odoo)"
 	@echo "make lint   pre-commit checks (ruff, pylint-odoo, prettier, OCA module checks)"
+	@echo "make wheel  build the add-on as a wheel (odoo-addon-crm_extended) in .dev/dist"
 	@echo "make bench  benchmarks (SIZE=S|M|L)"
+	@echo "make dataset  fill the benchmark database with the SIZE dataset"
+	@echo "make load   multi-worker load run (JSON-RPC clients on loopback)"
 	@echo "make stop   stop the project's PostgreSQL cluster"
 	@echo "dev/odoo ARGS...  odoo-bin with the project's configuration"
 
@@ -25,9 +28,23 @@ lint:
 	dev/setup --lint
 	.dev/lint/bin/pre-commit run --all-files --show-diff-on-failure
 
+wheel:
+	dev/setup
+	rm -rf .dev/dist
+	.venv/bin/python -m pip wheel -q --no-deps --no-build-isolation ./crm_extended -w .dev/dist
+	@ls .dev/dist
+
 bench:
 	dev/setup
 	.venv/bin/python benchmarks/run.py --size $(SIZE)
+
+dataset:
+	dev/setup
+	.venv/bin/python benchmarks/generate.py --size $(SIZE)
+
+load:
+	dev/setup
+	.venv/bin/python benchmarks/load.py
 
 stop:
 	bash -c '. dev/lib.sh && pg_stop'
