@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -8,9 +8,12 @@ class ResConfigSettings(models.TransientModel):
         string="Sales Regions", compute="_compute_crm_sales_region_count"
     )
 
+    @api.depends("company_id")
     def _compute_crm_sales_region_count(self):
-        count = self.env["crm.sales.region"].search_count(
-            [("company_id", "=", self.env.company.id)]
+        counts = dict(
+            self.env["crm.sales.region"]._read_group(
+                [("company_id", "in", self.company_id.ids)], ["company_id"], ["__count"]
+            )
         )
         for settings in self:
-            settings.crm_sales_region_count = count
+            settings.crm_sales_region_count = counts.get(settings.company_id, 0)
