@@ -15,7 +15,7 @@ An operation module in ``benchmarks/ops/`` defines a subclass of :class:`Operati
 Every run happens in a savepoint rolled back afterwards, so repeated runs start from the
 same state. The first run is the cold one (ORM caches emptied); the median is over
 ``--runs`` warm runs. Query counts come from the cursor, peak memory from tracemalloc
-(when ``measure_memory`` is set).
+in a separate, untimed run (when ``measure_memory`` is set).
 """
 
 import statistics
@@ -128,16 +128,16 @@ def _run_once(env, func, memory=False):
 
 
 def measure(env, func, runs, memory=False):
-    """Cold run (caches emptied) then ``runs`` warm runs; returns (answer, Timing)."""
+    """Cold run (caches emptied) then ``runs`` warm runs; returns (answer, Timing).
+
+    Peak memory comes from one more run under tracemalloc, which slows the code it
+    traces several times: that run is not timed.
+    """
     env.invalidate_all()
     env.registry.clear_cache()
-    answer, cold, queries, peak = _run_once(env, func, memory)
-    times = []
-    for _i in range(runs):
-        _answer, elapsed, _queries, run_peak = _run_once(env, func, memory)
-        times.append(elapsed)
-        if run_peak is not None:
-            peak = max(peak or 0, run_peak)
+    answer, cold, queries, _peak = _run_once(env, func)
+    times = [_run_once(env, func)[1] for _i in range(runs)]
+    peak = _run_once(env, func, memory=True)[3] if memory else None
     timing = Timing(
         cold=cold,
         median=statistics.median(times) if times else cold,

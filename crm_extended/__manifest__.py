@@ -34,6 +34,7 @@
         "views/helpdesk_ticket_views.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",
+        "reports/partner_region_xlsx_reports.xml",
         "views/crm_extended_menus.xml",
     ],
     "demo": [

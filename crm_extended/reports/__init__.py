@@ -1,0 +1,1 @@
+from . import partner_region_xlsx
