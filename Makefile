@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 SIZE ?= S
 
-.PHONY: help setup run test lint wheel bench dataset load stop clean
+.PHONY: help setup run test lint wheel pot bench dataset load stop clean
 
 help:
 	@echo "make run    set up, then serve Odoo with crm_extended and demo data on http://localhost:8069"
 	@echo "make test   set up, fresh database, install crm_extended, run its tests (pytest-odoo)"
 	@echo "make lint   pre-commit checks (ruff, pylint-odoo, prettier, OCA module checks)"
+	@echo "make pot   regenerate crm_extended/i18n/crm_extended.pot (from the test database)"
 	@echo "make wheel  build the add-on as a wheel (odoo-addon-crm_extended) in .dev/dist"
 	@echo "make bench  benchmarks (SIZE=S|M|L)"
 	@echo "make dataset  fill the benchmark database with the SIZE dataset"
@@ -27,6 +28,10 @@ test:
 lint:
 	dev/setup --lint
 	.dev/lint/bin/pre-commit run --all-files --show-diff-on-failure
+
+pot:
+	dev/odoo -d $(or $(DB),crm_extended_test) --modules=crm_extended --stop-after-init \
+		--i18n-export=$(CURDIR)/crm_extended/i18n/crm_extended.pot --log-level=warn
 
 wheel:
 	dev/setup
