@@ -6,6 +6,7 @@ by git). Fails when an operation's crm_extended, SQL floor and ORM loop answers 
 """
 
 import argparse
+import hashlib
 import importlib
 import json
 import os
@@ -17,32 +18,62 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+# The add-on's code the benchmark database was last installed or updated with.
+HASH_PARAM = "crm_extended.bench_code_hash"
+
+
+def _addon_hash():
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "crm_extended").rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".xml", ".csv", ".js"}:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def ensure_database(db):
-    """Create the benchmark database with crm_extended (no demo data) when missing."""
+    """Make sure ``db`` has the current crm_extended: created (no demo data) when
+    missing, updated when the add-on's code changed since the last time."""
     import odoo
 
     with odoo.sql_db.db_connect("postgres").cursor() as cr:
         cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db])
-        if cr.fetchone():
+        exists = bool(cr.fetchone())
+    code = _addon_hash()
+    if exists:
+        with odoo.sql_db.db_connect(db).cursor() as cr:
+            cr.execute(
+                "SELECT value FROM ir_config_parameter WHERE key = %s", [HASH_PARAM]
+            )
+            row = cr.fetchone()
+        if row and row[0] == code:
             return
+    action = ["-u", "crm_extended"] if exists else ["-i", "crm_extended"]
     print(
-        f"creating the benchmark database {db} (crm_extended, no demo data)", flush=True
+        f"{'updating' if exists else 'creating'} the database {db} "
+        "(crm_extended, no demo data)",
+        flush=True,
     )
     subprocess.run(
         [
             ROOT / "dev" / "odoo",
             "-d",
             db,
-            "-i",
-            "crm_extended",
+            *action,
             "--without-demo=all",
             "--stop-after-init",
             "--log-level=warn",
         ],
         check=True,
     )
+    with odoo.sql_db.db_connect(db).cursor() as cr:
+        cr.execute(
+            """
+            INSERT INTO ir_config_parameter (key, value, create_date, write_date)
+            VALUES (%s, %s, now() at time zone 'UTC', now() at time zone 'UTC')
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+            """,
+            [HASH_PARAM, code],
+        )
 
 
 def operations(only=None):
