@@ -25,6 +25,7 @@
         "security/crm_extended_groups.xml",
         "security/ir.model.access.csv",
         "security/crm_sales_region_security.xml",
+        "data/calendar_event_cron.xml",
         "views/crm_sales_region_views.xml",
         "views/crm_team_views.xml",
         "views/res_partner_views.xml",
@@ -34,7 +35,9 @@
         "views/helpdesk_ticket_views.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",
+        "views/calendar_event_views.xml",
         "reports/partner_region_xlsx_reports.xml",
+        "wizards/crm_sfa_done_wizard_views.xml",
         "views/crm_extended_menus.xml",
     ],
     "demo": [

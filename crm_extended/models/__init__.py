@@ -8,3 +8,4 @@ from . import sale_order
 from . import account_move
 from . import helpdesk_ticket
 from . import res_config_settings
+from . import calendar_event

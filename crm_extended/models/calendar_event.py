@@ -1,0 +1,193 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+SFA_KINDS = [
+    ("visit", "Visit"),
+    ("call", "Call"),
+    ("meeting", "Meeting"),
+    ("demo", "Demo"),
+]
+SFA_STATES = [
+    ("planned", "Planned"),
+    ("done", "Done"),
+    ("cancelled", "Cancelled"),
+    ("missed", "Missed"),
+]
+# Planned events a run of the missed-event job handles at most (then it reports the rest
+# to the cron runner, which calls it again after committing).
+MISSED_BATCH = 5000
+
+
+class CalendarEvent(models.Model):
+    _inherit = "calendar.event"
+
+    # SFA: customer work on the calendar
+    sfa_kind = fields.Selection(
+        SFA_KINDS,
+        string="Customer Work",
+        index=True,
+        help="Visits, calls, meetings and demos with customers are followed up: they "
+        "are done with an outcome, or missed.",
+    )
+    sfa_state = fields.Selection(
+        SFA_STATES,
+        string="Work Status",
+        compute="_compute_sfa_state",
+        store=True,
+        readonly=False,
+        index=True,
+        tracking=True,
+        copy=False,
+    )
+    sfa_outcome = fields.Text(string="Outcome", tracking=True, copy=False)
+    sfa_partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        compute="_compute_sfa_partner_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        index=True,
+        ondelete="set null",
+        help="The customer this visit, call or meeting is with.",
+    )
+    sfa_date_done = fields.Datetime(string="Done On", readonly=True, copy=False)
+    sales_region_id = fields.Many2one(
+        related="sfa_partner_id.sales_region_id", store=True, index=True
+    )
+
+    @api.depends("sfa_kind")
+    def _compute_sfa_state(self):
+        for event in self:
+            if not event.sfa_kind:
+                event.sfa_state = False
+            elif not event.sfa_state:
+                event.sfa_state = "planned"
+
+    @api.depends("opportunity_id.partner_id")
+    def _compute_sfa_partner_id(self):
+        for event in self:
+            if not event.sfa_partner_id and event.opportunity_id.partner_id:
+                event.sfa_partner_id = (
+                    event.opportunity_id.partner_id.commercial_partner_id
+                )
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("sfa_state", "sfa_outcome")
+    def _check_sfa_outcome(self):
+        for event in self:
+            if event.sfa_state == "done" and not (event.sfa_outcome or "").strip():
+                raise ValidationError(
+                    _(
+                        "The customer work %(name)s is done: say its outcome.",
+                        name=event.name,
+                    )
+                )
+
+    @api.constrains("sfa_kind", "sfa_partner_id")
+    def _check_sfa_partner(self):
+        for event in self:
+            if event.sfa_kind and not event.sfa_partner_id:
+                raise ValidationError(
+                    _(
+                        "The customer work %(name)s needs a customer.",
+                        name=event.name,
+                    )
+                )
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_sfa_done(self, outcome=None):
+        """Mark planned (or missed) customer work done with its outcome; a call is
+        logged in the call log (crm.phonecall), linked to the event."""
+        outcome = (outcome or "").strip() or None
+        for event in self:
+            if not event.sfa_kind:
+                raise UserError(
+                    _("%(name)s is not a visit, call or meeting.", name=event.name)
+                )
+            if event.sfa_state not in ("planned", "missed"):
+                raise UserError(
+                    _(
+                        "%(name)s is %(state)s: only planned or missed work can be "
+                        "marked done.",
+                        name=event.name,
+                        state=dict(SFA_STATES)[event.sfa_state],
+                    )
+                )
+        if not outcome and not all(self.mapped("sfa_outcome")):
+            raise UserError(_("Say the outcome of the work to mark it done."))
+        vals = {"sfa_state": "done", "sfa_date_done": fields.Datetime.now()}
+        if outcome:
+            vals["sfa_outcome"] = outcome
+        self.write(vals)
+        self.filtered(
+            lambda e: e.sfa_kind == "call" and not e.phonecall_id
+        )._sfa_log_calls()
+        return True
+
+    def action_sfa_cancel(self):
+        for event in self:
+            if event.sfa_state != "planned":
+                raise UserError(
+                    _("Only planned work can be cancelled (%(name)s).", name=event.name)
+                )
+        self.write({"sfa_state": "cancelled"})
+        return True
+
+    def action_sfa_replan(self):
+        """Missed or cancelled work back to planned (once moved in the calendar)."""
+        self.filtered(lambda e: e.sfa_state in ("missed", "cancelled")).write(
+            {"sfa_state": "planned"}
+        )
+        return True
+
+    def action_open_sfa_done_wizard(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Mark Done"),
+            "res_model": "crm.sfa.done.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": self._name, "active_ids": self.ids},
+        }
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _sfa_log_calls(self):
+        """One held call in the call log per event, created together."""
+        calls = self.env["crm.phonecall"].create(
+            [
+                {
+                    "name": event.name,
+                    "partner_id": event.sfa_partner_id.id,
+                    "opportunity_id": event.opportunity_id.id,
+                    "user_id": event.user_id.id,
+                    "date": event.start,
+                    "duration": (event.duration or 0.0) * 60,
+                    "description": event.sfa_outcome,
+                    "state": "done",
+                    "direction": "out",
+                }
+                for event in self
+            ]
+        )
+        for event, call in zip(self, calls, strict=True):
+            event.phonecall_id = call
+
+    @api.model
+    def _cron_mark_missed(self):
+        """Planned work whose end has passed becomes missed, a batch at a time."""
+        domain = [("sfa_state", "=", "planned"), ("stop", "<", fields.Datetime.now())]
+        events = self.search(domain, limit=MISSED_BATCH, order="stop, id")
+        events.write({"sfa_state": "missed"})
+        remaining = self.search_count(domain) if len(events) == MISSED_BATCH else 0
+        self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
+        return events
