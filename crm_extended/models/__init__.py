@@ -9,3 +9,5 @@ from . import account_move
 from . import helpdesk_ticket
 from . import res_config_settings
 from . import calendar_event
+from . import crm_visit_schedule
+from . import res_company

@@ -55,6 +55,23 @@ class CalendarEvent(models.Model):
     sales_region_id = fields.Many2one(
         related="sfa_partner_id.sales_region_id", store=True, index=True
     )
+    visit_schedule_id = fields.Many2one(
+        "crm.visit.schedule", index=True, ondelete="set null", copy=False, readonly=True
+    )
+    sfa_occurrence_date = fields.Date(
+        copy=False,
+        readonly=True,
+        help="The date the visit schedule planned this visit for (it stays when the "
+        "visit is moved).",
+    )
+
+    _sql_constraints = [
+        (
+            "visit_schedule_occurrence_uniq",
+            "unique(visit_schedule_id, sfa_occurrence_date)",
+            "A visit schedule plans one visit per date.",
+        ),
+    ]
 
     @api.depends("sfa_kind")
     def _compute_sfa_state(self):

@@ -4,6 +4,12 @@ from odoo import api, fields, models
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
+    crm_visit_horizon_weeks = fields.Integer(
+        related="company_id.crm_visit_horizon_weeks", readonly=False
+    )
+    crm_visit_max_per_day = fields.Integer(
+        related="company_id.crm_visit_max_per_day", readonly=False
+    )
     crm_sales_region_count = fields.Integer(
         string="Sales Regions", compute="_compute_crm_sales_region_count"
     )

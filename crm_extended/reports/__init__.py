@@ -1,1 +1,2 @@
 from . import partner_region_xlsx
+from . import crm_work_plan_report
