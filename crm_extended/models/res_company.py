@@ -1,4 +1,8 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+# Contact cadence when no tag says otherwise (days)
+DEFAULT_CONTACT_INTERVAL = 30
 
 
 class ResCompany(models.Model):
@@ -15,3 +19,33 @@ class ResCompany(models.Model):
         help="A salesperson with this many visits, calls or meetings on a day has a "
         "full day: recurring visits are not planned on it.",
     )
+    crm_contact_interval_days = fields.Integer(
+        string="Default Contact Interval (Days)",
+        default=DEFAULT_CONTACT_INTERVAL,
+        help="How often a customer must be contacted when none of its tags says "
+        "otherwise; 0: no contact cadence by default.",
+    )
+
+    @api.constrains("crm_contact_interval_days")
+    def _check_crm_contact_interval_days(self):
+        for company in self:
+            if company.crm_contact_interval_days < 0:
+                raise ValidationError(
+                    _(
+                        "The default contact interval of %(company)s cannot be "
+                        "negative.",
+                        company=company.name,
+                    )
+                )
+
+    def write(self, vals):
+        changed = self.browse()
+        if "crm_contact_interval_days" in vals:
+            changed = self.filtered(
+                lambda c: c.crm_contact_interval_days
+                != vals["crm_contact_interval_days"]
+            )
+        res = super().write(vals)
+        if changed:
+            self.env["res.partner"]._contact_interval_reset(changed)
+        return res

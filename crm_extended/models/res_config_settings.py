@@ -10,6 +10,9 @@ class ResConfigSettings(models.TransientModel):
     crm_visit_max_per_day = fields.Integer(
         related="company_id.crm_visit_max_per_day", readonly=False
     )
+    crm_contact_interval_days = fields.Integer(
+        related="company_id.crm_contact_interval_days", readonly=False
+    )
     crm_sales_region_count = fields.Integer(
         string="Sales Regions", compute="_compute_crm_sales_region_count"
     )

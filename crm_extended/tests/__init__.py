@@ -4,4 +4,7 @@ from . import test_region_tour
 from . import test_partner_region_xlsx
 from . import test_sfa_calendar
 from . import test_visit_schedule
+from . import test_contact_cadence
 from . import test_work_plan
+from . import test_plan_week
+from . import test_plan_week_tour

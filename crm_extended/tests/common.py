@@ -1,6 +1,7 @@
+import unittest
 from contextlib import contextmanager
 
-from odoo.tests import TransactionCase, new_test_user
+from odoo.tests import HttpCase, TransactionCase, common, new_test_user
 
 
 class CrmExtendedCase(TransactionCase):
@@ -87,3 +88,27 @@ class CrmExtendedCase(TransactionCase):
         with self.assertRaisesRegex(exception, regex), self.env.cr.savepoint():
             yield
         self.env.invalidate_all()
+
+
+class CrmExtendedTourCase(HttpCase):
+    """Browser tours that fail, never skip: Odoo skips a tour silently when it finds no
+    Chromium or no websocket-client."""
+
+    def start_tour_strict(self, url, tour_name, **kwargs):
+        if common.websocket is None:
+            self.fail(
+                "The tour needs the Python package websocket-client to drive Chromium: "
+                "install it in the virtualenv that runs the tests."
+            )
+        try:
+            self.assertTrue(common._find_executable())
+        except unittest.SkipTest:
+            self.fail(
+                "The tour needs a Chrome or Chromium executable on the PATH "
+                "(google-chrome, chromium, chromium-browser or google-chrome-stable)."
+            )
+        try:
+            self.start_tour(url, tour_name, **kwargs)
+        except unittest.SkipTest as skip:
+            # Chromium found but not started or not reachable: a failure, not a skip.
+            self.fail(f"The tour {tour_name} could not run in Chromium: {skip}")

@@ -1,6 +1,6 @@
-import unittest
+from odoo.tests import tagged
 
-from odoo.tests import HttpCase, common, tagged
+from .common import CrmExtendedTourCase
 
 # Names shared with static/tests/tours/crm_extended_region_tour.js.
 TOUR_NAME = "crm_extended_region_tour"
@@ -11,7 +11,7 @@ CUSTOMER_NAME = "Tour Customer Quartz"
 
 
 @tagged("post_install", "-at_install")
-class TestRegionTour(HttpCase):
+class TestRegionTour(CrmExtendedTourCase):
     """The admin creates a region in the browser; its customers join it at once."""
 
     @classmethod
@@ -34,33 +34,11 @@ class TestRegionTour(HttpCase):
             }
         )
 
-    def _assert_browser_available(self):
-        """Fail, not skip, when the tour cannot run: Odoo would skip it silently."""
-        if common.websocket is None:
-            self.fail(
-                "The tour needs the Python package websocket-client to drive Chromium: "
-                "install it in the virtualenv that runs the tests."
-            )
-        try:
-            executable = common._find_executable()
-        except unittest.SkipTest:
-            self.fail(
-                "The tour needs a Chrome or Chromium executable on the PATH "
-                "(google-chrome, chromium, chromium-browser or google-chrome-stable)."
-            )
-        self.assertTrue(executable)
-
     def test_region_tour(self):
         Region = self.env["crm.sales.region"].with_context(active_test=False)
         self.assertFalse(Region.search_count([("code", "=", REGION_CODE)]))
         self.assertFalse(self.customer.sales_region_id)
-        self._assert_browser_available()
-
-        try:
-            self.start_tour("/odoo", TOUR_NAME, login="admin")
-        except unittest.SkipTest as skip:
-            # Chromium found but not started or not reachable: a failure, not a skip.
-            self.fail(f"The tour {TOUR_NAME} could not run in Chromium: {skip}")
+        self.start_tour_strict("/odoo", TOUR_NAME, login="admin")
 
         # The browser wrote through the test cursor: read the database again.
         self.env.invalidate_all()

@@ -1,1 +1,2 @@
 from . import crm_sfa_done_wizard
+from . import crm_plan_week_wizard

@@ -1,0 +1,249 @@
+from datetime import datetime, time, timedelta
+
+import pytz
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+# Customers proposed at most in one week, most overdue first.
+MAX_PROPOSALS = 25
+SLOT_STEP = timedelta(minutes=30)
+
+
+def _next_monday(today):
+    return today + timedelta(days=(7 - today.weekday()) % 7)
+
+
+class CrmPlanWeekWizard(models.TransientModel):
+    _name = "crm.plan.week.wizard"
+    _description = "Plan My Week"
+
+    user_id = fields.Many2one(
+        "res.users",
+        string="Salesperson",
+        required=True,
+        default=lambda self: self.env.user,
+    )
+    week_start = fields.Date(
+        required=True,
+        default=lambda self: _next_monday(fields.Date.context_today(self)),
+        help="The Monday of the week to plan.",
+    )
+    sfa_kind = fields.Selection(
+        [("visit", "Visits"), ("call", "Calls")],
+        string="Plan",
+        default="visit",
+        required=True,
+    )
+    duration = fields.Float(
+        default=1.0, help="Duration of each visit or call, in hours."
+    )
+    line_ids = fields.One2many("crm.plan.week.line", "wizard_id", string="Proposals")
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_propose(self):
+        """Propose the customers whose contact is due, fitted into free working time."""
+        self.ensure_one()
+        if self.duration <= 0:
+            raise UserError(_("The duration of a visit or call must be positive."))
+        self.line_ids.unlink()
+        proposals = self._propose()
+        self.env["crm.plan.week.line"].create(
+            [
+                {
+                    "wizard_id": self.id,
+                    "partner_id": partner.id,
+                    "start": start,
+                    "stop": start + timedelta(hours=self.duration),
+                }
+                for partner, start in proposals
+            ]
+        )
+        return self._reopen()
+
+    def action_confirm(self):
+        """Book the chosen proposals on the salesperson's calendar."""
+        self.ensure_one()
+        lines = self.line_ids.filtered("selected")
+        if not lines:
+            raise UserError(_("Choose at least one customer to book."))
+        kind = {"visit": _("Visit"), "call": _("Call")}[self.sfa_kind]
+        events = (
+            self.env["calendar.event"]
+            .with_context(no_mail_to_attendees=True)
+            .create(
+                [
+                    {
+                        "name": _(
+                            "%(kind)s: %(customer)s",
+                            kind=kind,
+                            customer=line.partner_id.display_name,
+                        ),
+                        "sfa_kind": self.sfa_kind,
+                        "sfa_partner_id": line.partner_id.id,
+                        "user_id": self.user_id.id,
+                        "partner_ids": [
+                            fields.Command.set(self.user_id.partner_id.ids)
+                        ],
+                        "start": line.start,
+                        "stop": line.stop,
+                    }
+                    for line in lines
+                ]
+            )
+        )
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_extended.calendar_event_action_my_week"
+        )
+        action["context"] = {
+            "search_default_my_work": 1,
+            "initial_date": str(self.week_start),
+        }
+        action["domain"] = (
+            [("id", "in", events.ids)] if len(events) < 50 else action["domain"]
+        )
+        return action
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Plan My Week"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _candidates(self, week_end):
+        """Customers of the salesperson, or of their office's region, whose contact is
+        due by the end of the week and who have no customer work planned yet."""
+        user = self.user_id
+        region = user.sale_team_id.sales_region_id
+        domain = [
+            ("is_company", "=", True),
+            ("date_next_contact", "<=", week_end),
+            ("contact_interval_days", ">", 0),
+        ]
+        if region:
+            domain += [
+                "|",
+                ("user_id", "=", user.id),
+                ("sales_region_id", "child_of", region.id),
+            ]
+        else:
+            domain += [("user_id", "=", user.id)]
+        partners = self.env["res.partner"].search(
+            domain, order="date_next_contact, id", limit=MAX_PROPOSALS * 2
+        )
+        planned = {
+            partner
+            for [partner] in self.env["calendar.event"]._read_group(
+                [
+                    ("sfa_partner_id", "in", partners.ids),
+                    ("sfa_state", "=", "planned"),
+                    ("start", ">=", fields.Datetime.now()),
+                ],
+                ["sfa_partner_id"],
+            )
+        }
+        return [partner for partner in partners if partner not in planned][
+            :MAX_PROPOSALS
+        ]
+
+    def _free_slots(self, start_utc, end_utc):
+        """Working intervals of the salesperson in the week (UTC, naive), without the
+        time their calendar already holds."""
+        user = self.user_id
+        resource_calendar = (
+            user.resource_calendar_id or user.company_id.resource_calendar_id
+        )
+        tz = pytz.timezone(user.tz or resource_calendar.tz or "UTC")
+        start = pytz.utc.localize(start_utc)
+        end = pytz.utc.localize(end_utc)
+        if resource_calendar:
+            intervals = resource_calendar._work_intervals_batch(start, end, tz=tz)[
+                False
+            ]
+            work = [
+                (
+                    a.astimezone(pytz.utc).replace(tzinfo=None),
+                    b.astimezone(pytz.utc).replace(tzinfo=None),
+                )
+                for a, b, _meta in intervals
+            ]
+        else:
+            work = []
+            day = start_utc
+            while day < end_utc:
+                if day.weekday() < 5:
+                    local = tz.localize(datetime.combine(day.date(), time(9)))
+                    begin = local.astimezone(pytz.utc).replace(tzinfo=None)
+                    work.append((begin, begin + timedelta(hours=8)))
+                day += timedelta(days=1)
+        busy = [
+            (event.start, event.stop)
+            for event in self.env["calendar.event"].search(
+                [
+                    ("start", "<", end_utc),
+                    ("stop", ">", start_utc),
+                    "|",
+                    ("user_id", "=", user.id),
+                    ("partner_ids", "in", user.partner_id.ids),
+                ]
+            )
+        ]
+        return work, busy
+
+    def _propose(self):
+        """[(partner, start)]: each due customer in the first free working slot."""
+        tz = pytz.timezone(self.user_id.tz or "UTC")
+        week_start = tz.localize(datetime.combine(self.week_start, time.min))
+        start_utc = week_start.astimezone(pytz.utc).replace(tzinfo=None)
+        end_utc = start_utc + timedelta(days=7)
+        now = fields.Datetime.now()
+        work, busy = self._free_slots(max(start_utc, now), end_utc)
+        length = timedelta(hours=self.duration)
+        proposals = []
+        for partner in self._candidates(self.week_start + timedelta(days=6)):
+            slot = self._first_free(work, busy, length)
+            if not slot:
+                break
+            busy.append((slot, slot + length))
+            proposals.append((partner, slot))
+        return proposals
+
+    @api.model
+    def _first_free(self, work, busy, length):
+        for begin, end in work:
+            slot = begin
+            while slot + length <= end:
+                clash = next(
+                    (b for a, b in busy if a < slot + length and b > slot), None
+                )
+                if not clash:
+                    return slot
+                slot = max(slot + SLOT_STEP, clash)
+        return None
+
+
+class CrmPlanWeekLine(models.TransientModel):
+    _name = "crm.plan.week.line"
+    _description = "Plan My Week: proposal"
+    _order = "start, id"
+
+    wizard_id = fields.Many2one(
+        "crm.plan.week.wizard", required=True, ondelete="cascade"
+    )
+    selected = fields.Boolean(string="Book", default=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", required=True)
+    date_next_contact = fields.Date(related="partner_id.date_next_contact")
+    city = fields.Char(related="partner_id.city")
+    start = fields.Datetime(required=True)
+    stop = fields.Datetime(required=True)
