@@ -1,3 +1,4 @@
 from . import models
+from . import populate
 from . import reports
 from . import wizards

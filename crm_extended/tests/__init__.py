@@ -8,3 +8,4 @@ from . import test_contact_cadence
 from . import test_work_plan
 from . import test_plan_week
 from . import test_plan_week_tour
+from . import test_dataset
