@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 SFA_KINDS = [
     ("visit", "Visit"),
@@ -114,6 +114,45 @@ class CalendarEvent(models.Model):
                         name=event.name,
                     )
                 )
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        self._check_sfa_write_access()
+        return super().write(vals)
+
+    def unlink(self):
+        self._check_sfa_write_access()
+        return super().unlink()
+
+    def _check_sfa_write_access(self):
+        """Customer work is changed by its salesperson, by whoever sees all sales
+        documents, and by the regional managers of its customer's region."""
+        if self.env.su:
+            return
+        user = self.env.user
+        if user.has_group("sales_team.group_sale_salesman_all_leads"):
+            return
+        others = self.filtered(lambda e: e.sfa_kind and e.user_id != user)
+        if not others:
+            return
+        managed = user.sales_region_managed_ids
+        if managed:
+            scope = self.env["crm.sales.region"].search(
+                [("id", "child_of", managed.ids)]
+            )
+            others = others.filtered(lambda e: e.sales_region_id not in scope)
+        if others:
+            raise AccessError(
+                _(
+                    "%(name)s is the customer work of %(owner)s: only they, their "
+                    "managers and the regional managers of the customer can change it.",
+                    name=others[0].name,
+                    owner=others[0].user_id.name,
+                )
+            )
 
     # ------------------------------------------------------------
     # ACTIONS

@@ -184,4 +184,38 @@ class ResPartner(models.Model):
             model = self.env[model_name]
             if not model._abstract:
                 model._sales_region_sync_partners(changed_ids)
+        for model, partner_field, field in self._sales_region_related_fields():
+            model.flush_model([partner_field, field.name])
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE %(table)s AS t
+                       SET %(field)s = p.sales_region_id
+                      FROM res_partner p
+                     WHERE t.%(partner_field)s = p.id
+                       AND p.id = ANY(%(partner_ids)s)
+                       AND t.%(field)s IS DISTINCT FROM p.sales_region_id
+                    """,
+                    table=SQL.identifier(model._table),
+                    field=SQL.identifier(field.name),
+                    partner_field=SQL.identifier(partner_field),
+                    partner_ids=changed_ids,
+                )
+            )
+            model.invalidate_model([field.name])
         return self.browse(changed_ids)
+
+    def _sales_region_related_fields(self):
+        """(model, partner field, field) of the stored fields related to a partner's
+        sales region, e.g. ``calendar.event.sales_region_id``: the bulk path keeps
+        them in step, as the ORM does when a partner's region changes."""
+        for model in self.env.registry.values():
+            if model._abstract or not model._auto:
+                continue
+            for field in model._fields.values():
+                path = field.related.split(".") if field.related else []
+                if not (field.store and path[1:] == ["sales_region_id"]):
+                    continue
+                partner_field = model._fields.get(path[0])
+                if partner_field and partner_field.comodel_name == "res.partner":
+                    yield self.env[model._name], path[0], field

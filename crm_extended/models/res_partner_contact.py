@@ -74,6 +74,9 @@ class ResPartner(models.Model):
     sfa_contact_event_ids = fields.One2many(
         "calendar.event", "sfa_partner_id", string="Customer Work"
     )
+    sfa_event_count = fields.Integer(
+        string="Customer Work Count", compute="_compute_sfa_event_count"
+    )
 
     @api.depends(
         "contact_interval_manual",
@@ -128,6 +131,37 @@ class ResPartner(models.Model):
             ("date_next_contact", "=", False),
             ("date_next_contact", ">=", today),
         ]
+
+    def _compute_sfa_event_count(self):
+        counts = dict(
+            self.env["calendar.event"]._read_group(
+                [("sfa_partner_id", "in", self.commercial_partner_id.ids)],
+                ["sfa_partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.sfa_event_count = counts.get(partner.commercial_partner_id, 0)
+
+    def action_open_sfa_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_extended.calendar_event_action_team"
+        )
+        action["domain"] = [("sfa_partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {
+            "default_sfa_partner_id": self.commercial_partner_id.id,
+            "default_sfa_kind": "visit",
+        }
+        action["views"] = [
+            (self.env.ref("crm_extended.calendar_event_view_list_sfa").id, "list"),
+            (
+                self.env.ref("crm_extended.calendar_event_view_calendar_sfa").id,
+                "calendar",
+            ),
+            (False, "form"),
+        ]
+        return action
 
     # ------------------------------------------------------------
     # CONSTRAINTS

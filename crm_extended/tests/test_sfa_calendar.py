@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 
 from odoo import Command, fields
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from ..models import calendar_event as calendar_event_module
@@ -200,3 +200,42 @@ class TestSfaCalendar(CrmExtendedCase):
         )
         self.assertIn(visit.with_env(env), found)
         self.assertEqual(fields.Datetime.to_string(visit.start), "2026-03-02 09:00:00")
+
+    def test_only_owner_and_managers_change_customer_work(self):
+        visit = self._work()
+        other = self.env["calendar.event"].with_user(self.salesman_2)
+        self.assertEqual(other.search([("id", "=", visit.id)]), visit, "others see it")
+        with self.assertRaisesRegex(AccessError, "customer work of Sam Sales"):
+            visit.with_user(self.salesman_2).write({"name": "Moved"})
+        with self.assertRaises(AccessError):
+            visit.with_user(self.salesman_2).unlink()
+        visit.with_user(self.sales_manager).write({"name": "Moved by the manager"})
+        region = self._region(
+            "North",
+            "QX-N",
+            state_ids=[Command.set(self.state_n.ids)],
+            manager_ids=[Command.set(self.regional_manager.ids)],
+        )
+        self.assertEqual(visit.sales_region_id, region)
+        visit.with_user(self.regional_manager).write({"name": "Moved by the region"})
+        self.assertEqual(visit.name, "Moved by the region")
+        # Plain events stay as Odoo has them.
+        lunch = self.Event.create(
+            {
+                "name": "Lunch",
+                "start": datetime(2026, 3, 2, 12),
+                "stop": datetime(2026, 3, 2, 13),
+            }
+        )
+        lunch.with_user(self.salesman_2).write({"name": "Lunch!"})
+
+    def test_customer_work_on_the_partner(self):
+        contact = self.Partner.create({"name": "Jo", "parent_id": self.customer.id})
+        self._work()
+        self._work("call")
+        self.assertEqual(self.customer.sfa_event_count, 2)
+        self.assertEqual(
+            contact.sfa_event_count, 2, "a contact shows its company's work"
+        )
+        action = contact.action_open_sfa_events()
+        self.assertEqual(action["domain"], [("sfa_partner_id", "=", self.customer.id)])
