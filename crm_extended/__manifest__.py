@@ -34,7 +34,7 @@
         "views/crm_sales_region_views.xml",
         "views/crm_team_views.xml",
         "views/res_partner_views.xml",
-        "views/res_partner_contact_views.xml",
+        "views/res_partner_category_views.xml",
         "views/crm_lead_views.xml",
         "views/sale_order_views.xml",
         "views/account_move_views.xml",

@@ -12,4 +12,3 @@ from . import calendar_event
 from . import crm_visit_schedule
 from . import res_company
 from . import res_partner_category
-from . import res_partner_contact

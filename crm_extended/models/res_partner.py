@@ -1,4 +1,7 @@
-from odoo import api, fields, models
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 # Partner fields the region of a partner is computed from.
@@ -9,6 +12,26 @@ REGION_SOURCE_FIELDS = [
     "commercial_partner_id",
     "sales_region_id",
     "sales_region_manual",
+]
+
+# Customers a run of the follow-up job handles at most, for each kind of work (new
+# follow-ups, follow-ups to close); it reports the rest to the cron runner, which
+# commits and calls it again.
+FOLLOWUP_BATCH = 2000
+
+# The last contact of a commercial entity comes from what happens with any of its
+# members (itself and its contacts): done customer work, held calls, confirmed orders.
+LAST_CONTACT_DEPENDS = [
+    "commercial_partner_id",
+    "commercial_member_ids",
+    "commercial_member_ids.sfa_contact_event_ids.sfa_state",
+    "commercial_member_ids.sfa_contact_event_ids.start",
+    "commercial_member_ids.sfa_contact_event_ids.active",
+    "commercial_member_ids.phonecall_ids.state",
+    "commercial_member_ids.phonecall_ids.date",
+    "commercial_member_ids.phonecall_ids.active",
+    "commercial_member_ids.sale_order_ids.state",
+    "commercial_member_ids.sale_order_ids.date_order",
 ]
 
 
@@ -32,6 +55,56 @@ class ResPartner(models.Model):
         copy=False,
         help="The sales region was chosen by a user and is no longer assigned from "
         "the address.",
+    )
+
+    # Contact cadence (commercial entities that are customers; contacts follow their
+    # company: their calls, visits and orders count for it)
+    contact_interval_days = fields.Integer(
+        string="Contact Every (Days)",
+        compute="_compute_contact_interval_days",
+        store=True,
+        readonly=False,
+        help="How often this customer must be contacted; 0: no contact cadence. "
+        "Defaults from its tags (the shortest interval wins), else from the company "
+        "setting. Set by hand, it stays until 'set by hand' is cleared.",
+    )
+    contact_interval_manual = fields.Boolean(
+        string="Interval Set by Hand",
+        copy=False,
+        help="The contact interval was chosen by a user and no longer follows the "
+        "tags and the company setting.",
+    )
+    date_last_contact = fields.Datetime(
+        string="Last Contact",
+        compute="_compute_date_last_contact",
+        store=True,
+        copy=False,
+        help="The last done visit, call or meeting, held phone call or confirmed order "
+        "of this customer or one of its contacts.",
+    )
+    date_next_contact = fields.Date(
+        string="Next Contact Due",
+        compute="_compute_date_next_contact",
+        store=True,
+        index=True,
+        copy=False,
+        help="Last contact (or creation, if never contacted) plus the contact "
+        "interval.",
+    )
+    is_contact_overdue = fields.Boolean(
+        string="Contact Overdue",
+        compute="_compute_is_contact_overdue",
+        search="_search_is_contact_overdue",
+    )
+    # Itself and its contacts at any depth: the path the last contact depends through.
+    commercial_member_ids = fields.One2many(
+        "res.partner", "commercial_partner_id", string="Commercial Entity Members"
+    )
+    sfa_contact_event_ids = fields.One2many(
+        "calendar.event", "sfa_partner_id", string="Customer Work"
+    )
+    sfa_event_count = fields.Integer(
+        string="Customer Work Count", compute="_compute_sfa_event_count"
     )
 
     # Contacts follow their commercial entity: they depend on its address, not on its
@@ -62,6 +135,107 @@ class ResPartner(models.Model):
                     matches.get(entity._sales_region_key())
                 )
 
+    @api.depends(
+        "contact_interval_manual",
+        "customer_rank",
+        "commercial_partner_id",
+        "company_id",
+        "category_id.contact_interval_days",
+    )
+    def _compute_contact_interval_days(self):
+        for partner in self.filtered(lambda p: not p.contact_interval_manual):
+            partner.contact_interval_days = partner._contact_interval_default()
+
+    @api.depends(*LAST_CONTACT_DEPENDS)
+    def _compute_date_last_contact(self):
+        entities = self.browse(
+            partner._origin.id
+            for partner in self
+            if partner._origin.id
+            and partner.commercial_partner_id._origin.id == partner._origin.id
+        )
+        latest = entities._contact_last_dates()
+        for partner in self:
+            partner.date_last_contact = latest.get(partner._origin.id, False)
+
+    @api.depends("date_last_contact", "contact_interval_days", "create_date")
+    def _compute_date_next_contact(self):
+        for partner in self:
+            start = partner.date_last_contact or partner.create_date
+            if partner.contact_interval_days > 0 and start:
+                partner.date_next_contact = start.date() + timedelta(
+                    days=partner.contact_interval_days
+                )
+            else:
+                partner.date_next_contact = False
+
+    @api.depends("date_next_contact")
+    def _compute_is_contact_overdue(self):
+        today = fields.Date.context_today(self)
+        for partner in self:
+            partner.is_contact_overdue = bool(
+                partner.date_next_contact and partner.date_next_contact < today
+            )
+
+    def _search_is_contact_overdue(self, operator, value):
+        if operator not in ("=", "!="):
+            return NotImplemented
+        today = fields.Date.context_today(self)
+        if (operator == "=") == bool(value):
+            return [("date_next_contact", "<", today)]
+        return [
+            "|",
+            ("date_next_contact", "=", False),
+            ("date_next_contact", ">=", today),
+        ]
+
+    def _compute_sfa_event_count(self):
+        counts = dict(
+            self.env["calendar.event"]._read_group(
+                [("sfa_partner_id", "in", self.commercial_partner_id.ids)],
+                ["sfa_partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.sfa_event_count = counts.get(partner.commercial_partner_id, 0)
+
+    def action_open_sfa_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_extended.calendar_event_action_team"
+        )
+        action["domain"] = [("sfa_partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {
+            "default_sfa_partner_id": self.commercial_partner_id.id,
+            "default_sfa_kind": "visit",
+        }
+        action["views"] = [
+            (self.env.ref("crm_extended.calendar_event_view_list_sfa").id, "list"),
+            (
+                self.env.ref("crm_extended.calendar_event_view_calendar_sfa").id,
+                "calendar",
+            ),
+            (False, "form"),
+        ]
+        return action
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("contact_interval_days")
+    def _check_contact_interval_days(self):
+        for partner in self:
+            if partner.contact_interval_days < 0:
+                raise ValidationError(
+                    _(
+                        "The contact interval of %(name)s cannot be negative "
+                        "(0: no contact cadence).",
+                        name=partner.display_name,
+                    )
+                )
+
     def _sales_region_key(self):
         return (
             self.company_id.id or None,
@@ -78,7 +252,17 @@ class ResPartner(models.Model):
         for vals in vals_list:
             if vals.get("sales_region_id"):
                 vals["sales_region_manual"] = True
-        return super().create(vals_list)
+        partners = super().create(vals_list)
+        # An interval given at creation is a choice: see _contact_interval_mark_manual.
+        given = [
+            partner
+            for partner, vals in zip(partners, vals_list, strict=True)
+            if "contact_interval_days" in vals
+            and not vals.get("contact_interval_manual")
+        ]
+        if given:
+            self.browse(p.id for p in given)._contact_interval_mark_manual()
+        return partners
 
     def write(self, vals):
         if "sales_region_id" in vals:
@@ -100,6 +284,8 @@ class ResPartner(models.Model):
                 ]
             )
             self.env.add_to_compute(self._fields["sales_region_id"], contacts)
+        if "contact_interval_days" in vals and "contact_interval_manual" not in vals:
+            self._contact_interval_mark_manual()
         return res
 
     # ------------------------------------------------------------
@@ -219,3 +405,218 @@ class ResPartner(models.Model):
                 partner_field = model._fields.get(path[0])
                 if partner_field and partner_field.comodel_name == "res.partner":
                     yield self.env[model._name], path[0], field
+
+    def _contact_interval_default(self):
+        """The interval of this partner when nobody set it: the shortest of its tags,
+        else its company's default; none for contacts and non-customers."""
+        self.ensure_one()
+        if self.commercial_partner_id != self or self.customer_rank <= 0:
+            return 0
+        intervals = [
+            days
+            for days in self.category_id.mapped("contact_interval_days")
+            if days > 0
+        ]
+        if intervals:
+            return min(intervals)
+        return (self.company_id or self.env.company).crm_contact_interval_days
+
+    def _contact_interval_mark_manual(self):
+        """A written interval that differs from the default was set by hand (forms
+        send the recomputed default back: that one is not)."""
+        by_hand = self.filtered(
+            lambda p: not p.contact_interval_manual
+            and p.contact_interval_days != p._contact_interval_default()
+        )
+        if by_hand:
+            by_hand.write({"contact_interval_manual": True})
+
+    @api.model
+    def _contact_interval_reset(self, companies):
+        """Recompute the interval of the customers following these companies' default
+        (and of those without a company)."""
+        partners = self.with_context(active_test=False).search(
+            [
+                ("contact_interval_manual", "=", False),
+                ("customer_rank", ">", 0),
+                ("company_id", "in", [False, *companies.ids]),
+            ]
+        )
+        for fname in ("contact_interval_days", "date_next_contact"):
+            self.env.add_to_compute(self._fields[fname], partners)
+
+    def _contact_last_dates(self):
+        """{commercial entity id: its last contact} for these commercial entities: one
+        grouped read per source whatever their number."""
+        if not self:
+            return {}
+        members = self.with_context(active_test=False).search(
+            [("commercial_partner_id", "in", self.ids)]
+        )
+        # One grouped read each; the grouped partners come with one prefetch.
+        events_su = self.env["calendar.event"].sudo()
+        calls_su = self.env["crm.phonecall"].sudo()
+        orders_su = self.env["sale.order"].sudo()
+        sources = [
+            events_su._read_group(
+                [("sfa_state", "=", "done"), ("sfa_partner_id", "in", members.ids)],
+                ["sfa_partner_id"],
+                ["start:max"],
+            ),
+            calls_su._read_group(
+                [("state", "=", "done"), ("partner_id", "in", members.ids)],
+                ["partner_id"],
+                ["date:max"],
+            ),
+            orders_su._read_group(
+                [("state", "=", "sale"), ("partner_id", "in", members.ids)],
+                ["partner_id"],
+                ["date_order:max"],
+            ),
+        ]
+        latest = {}
+        for groups in sources:
+            for partner, date in groups:
+                entity_id = partner.commercial_partner_id.id
+                if date and (entity_id not in latest or date > latest[entity_id]):
+                    latest[entity_id] = date
+        return latest
+
+    @api.model
+    def _cron_contact_followups(self, batch_size=FOLLOWUP_BATCH):
+        """One follow-up activity per overdue customer for its salesperson, and the
+        open ones of customers no longer overdue marked done.
+
+        Resumable and idempotent: each run takes the next batch of work still to do (a
+        customer without an open follow-up, a follow-up whose customer is no longer
+        overdue), so that a run interrupted, or called again, never duplicates. A
+        bounded number of queries per batch to create; it reports the rest to the cron
+        runner, which commits and calls it again.
+        """
+        activity_type = self.env.ref(
+            "crm_extended.mail_activity_type_contact_due", raise_if_not_found=False
+        )
+        if not activity_type:
+            return 0
+        self.env.flush_all()
+        Activity = self.env["mail.activity"].with_context(
+            mail_activity_quick_update=True
+        )
+        today = fields.Date.context_today(self)
+
+        # Follow-ups of customers that were contacted since (or lost their cadence)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT a.id
+                  FROM mail_activity a
+                  LEFT JOIN res_partner p ON p.id = a.res_id
+                 WHERE a.res_model = 'res.partner'
+                   AND a.activity_type_id = %(type)s
+                   AND a.active
+                   AND NOT COALESCE(%(overdue)s, FALSE)
+                 ORDER BY a.id
+                 LIMIT %(limit)s
+                """,
+                type=activity_type.id,
+                overdue=self._contact_overdue_sql(today),
+                limit=batch_size,
+            )
+        )
+        to_close = Activity.browse(row[0] for row in self.env.cr.fetchall())
+        if to_close:
+            to_close.action_feedback(feedback=_("contact logged"))
+
+        # Overdue customers with a salesperson and no open follow-up yet
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.id, p.user_id, p.date_next_contact
+                  FROM res_partner p
+                  JOIN res_users u ON u.id = p.user_id AND u.active
+                 WHERE %(overdue)s
+                   AND NOT EXISTS (
+                       SELECT 1 FROM mail_activity a
+                        WHERE a.res_model = 'res.partner'
+                          AND a.res_id = p.id
+                          AND a.activity_type_id = %(type)s
+                          AND a.active
+                   )
+                 ORDER BY p.id
+                 LIMIT %(limit)s
+                """,
+                overdue=self._contact_overdue_sql(today),
+                type=activity_type.id,
+                limit=batch_size,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if rows:
+            model_id = self.env["ir.model"]._get_id("res.partner")
+            # Activities name their record one at a time: read the names at once.
+            self.browse(row[0] for row in rows).with_env(Activity.sudo().env).mapped(
+                "display_name"
+            )
+            Activity.create(
+                [
+                    {
+                        "res_model_id": model_id,
+                        "res_id": partner_id,
+                        "activity_type_id": activity_type.id,
+                        "summary": activity_type.summary or activity_type.name,
+                        "user_id": user_id,
+                        "date_deadline": date_next,
+                    }
+                    for partner_id, user_id, date_next in rows
+                ]
+            )
+
+        done = len(to_close) + len(rows)
+        remaining = 0
+        if len(to_close) == batch_size or len(rows) == batch_size:
+            remaining = self._contact_followups_remaining(activity_type, today)
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    @api.model
+    def _contact_overdue_sql(self, today, alias="p"):
+        """SQL condition: the partner under ``alias`` is a customer whose contact is
+        overdue (the same rule as ``is_contact_overdue``, for customers)."""
+        return SQL(
+            """(%(p)s.active
+                AND %(p)s.id = %(p)s.commercial_partner_id
+                AND %(p)s.customer_rank > 0
+                AND %(p)s.date_next_contact < %(today)s)""",
+            p=SQL.identifier(alias),
+            today=today,
+        )
+
+    @api.model
+    def _contact_followups_remaining(self, activity_type, today):
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT (SELECT count(*)
+                          FROM mail_activity a
+                          LEFT JOIN res_partner p ON p.id = a.res_id
+                         WHERE a.res_model = 'res.partner'
+                           AND a.activity_type_id = %(type)s
+                           AND a.active
+                           AND NOT COALESCE(%(overdue)s, FALSE))
+                     + (SELECT count(*)
+                          FROM res_partner p
+                          JOIN res_users u ON u.id = p.user_id AND u.active
+                         WHERE %(overdue)s
+                           AND NOT EXISTS (
+                               SELECT 1 FROM mail_activity a
+                                WHERE a.res_model = 'res.partner'
+                                  AND a.res_id = p.id
+                                  AND a.activity_type_id = %(type)s
+                                  AND a.active))
+                """,
+                type=activity_type.id,
+                overdue=self._contact_overdue_sql(today),
+            )
+        )
+        return self.env.cr.fetchone()[0]
