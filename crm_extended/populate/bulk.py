@@ -32,6 +32,7 @@ SIZES = {
         "users": 12,
         "calls": 20,
         "visits": 10,
+        "key_accounts": 3,
     },
     "S": {
         "partners": 10_000,
@@ -41,6 +42,7 @@ SIZES = {
         "users": 200,
         "calls": 10_000,
         "visits": 3_000,
+        "key_accounts": 250,
     },
     "M": {
         "partners": 100_000,
@@ -50,6 +52,7 @@ SIZES = {
         "users": 200,
         "calls": 100_000,
         "visits": 30_000,
+        "key_accounts": 400,
     },
     "L": {
         "partners": 100_000,
@@ -59,6 +62,7 @@ SIZES = {
         "users": 200,
         "calls": 500_000,
         "visits": 150_000,
+        "key_accounts": 400,
     },
 }
 
@@ -88,6 +92,45 @@ TICKET_TOPICS = (
     "Delivery late",
     "How to",
 )
+
+# Customer work on the calendar: (kind, name, weight) of the visits about leads.
+VISIT_KINDS = [
+    ("visit", "Visit", 0.75),
+    ("meeting", "Meeting", 0.15),
+    ("demo", "Demo", 0.1),
+]
+VISIT_OUTCOMES = (
+    "Met the buyer, quotation requested",
+    "Presented the new range, follow-up call planned",
+    "Reviewed open orders and deliveries",
+    "Decision postponed to next quarter",
+    "Demo went well, trial agreed",
+    "Complaint about a delivery settled",
+    "Renewal discussed, price objection",
+)
+# Share of the visits that are the routine visits of key accounts (past ones), and
+# how many of them a key account gets at most (about a season's worth).
+ROUTINE_SHARE = 0.4
+ROUTINE_MAX = 12
+# (state, share) of past customer work that is not done; future work is planned, a few
+# cancelled.
+PAST_NOT_DONE = [("cancelled", 0.05), ("missed", 0.08)]
+FUTURE_CANCELLED = 0.05
+# (state, share) of past calls; calls to come are confirmed (open).
+CALL_STATES = [("done", 0.8), ("cancel", 0.08), ("pending", 0.04), ("open", 0.08)]
+# Contact cadence: customers are tagged by how often they were contacted over the two
+# years, their interval about 1.5 times their average gap between contacts (a share of
+# them overdue, as in a real sales team). (tag, days, highest target in days); the
+# customers whose target is under the first one keep the company default.
+KEY_ACCOUNT_TAG = ("Key Account", 14)
+CADENCE_TAGS = [
+    ("Regular", 60, 90),
+    ("Occasional", 120, 180),
+    ("Infrequent", 240, 400),
+    ("Dormant", 540, None),
+]
+CADENCE_DEFAULT_BELOW = 45
+CADENCE_FACTOR = 1.5
 
 
 class DatasetError(Exception):
@@ -132,10 +175,17 @@ def generate(env, size="S", seed=42, today=None, country=None):
     start = timer.stage("orders, invoices, payments", sizes["orders"], start)
     _make_tickets(env, world, sizes["tickets"], rng)
     start = timer.stage("tickets", sizes["tickets"], start)
+    world["today"] = today
     _make_calls(env, world, sizes["calls"], rng)
     start = timer.stage("calls", sizes["calls"], start)
+    world["key_accounts"] = _key_accounts(env, world, sizes["key_accounts"], rng)
     _make_visits(env, world, sizes["visits"], rng)
     start = timer.stage("visits", sizes["visits"], start)
+    _set_contact_cadence(env, world)
+    start = timer.stage("contact cadence", sizes["partners"], start)
+    if size != "tiny":
+        _make_visit_schedules(env, world, rng)
+        start = timer.stage("visit schedules", len(world["key_accounts"]), start)
     _score_leads(env)
     env.invalidate_all()
     timer.stage("lead scoring (automated probabilities)", sizes["leads"], start)
@@ -975,8 +1025,12 @@ def _make_calls(env, world, count, rng):
             "opportunity_id": lead_ids[0],
         }
     )
+    # Held: the closing date is set (copies without one take NULL).
+    template.write({"state": "done"})
     env.flush_all()
     cr = env.cr
+    now = datetime.combine(world["today"], dtime(0))
+    call_states, call_weights = zip(*CALL_STATES, strict=True)
     cr.execute(
         SQL(
             "SELECT id, partner_id, user_id, team_id, create_date FROM crm_lead "
@@ -989,6 +1043,10 @@ def _make_calls(env, world, count, rng):
     for _n in range(count):
         lead_id, partner_id, user_id, team_id, created = rng.choice(leads)
         when = created + timedelta(days=rng.randrange(0, 60), hours=rng.randrange(9))
+        state = "open"
+        if when < now:
+            state = rng.choices(call_states, weights=call_weights)[0]
+        duration = round(rng.expovariate(1 / 6), 2) if state == "done" else 0.0
         copies.append(
             (
                 f"Call about {lead_id}",
@@ -999,7 +1057,9 @@ def _make_calls(env, world, count, rng):
                 when,
                 when,
                 when,
-                round(rng.expovariate(1 / 6), 2),
+                duration,
+                state,
+                when + timedelta(minutes=duration) if state == "done" else None,
             )
         )
     variables = {
@@ -1012,13 +1072,55 @@ def _make_calls(env, world, count, rng):
         "create_date": "timestamp",
         "write_date": "timestamp",
         "duration": "float8",
+        "state": "varchar",
+        "date_closed": "timestamp",
     }
     clone_bundle(env, [("crm_phonecall", [template.id])], copies, variables)
     env.invalidate_all()
 
 
+def _key_accounts(env, world, count, rng):
+    """The biggest customers (confirmed sales), each followed by one salesperson:
+    ``[(partner id, user)]``."""
+    partner_ids = [partner["id"] for partner in world["partners"]]
+    env.cr.execute(
+        SQL(
+            """
+            SELECT partner_id FROM sale_order
+             WHERE state = 'sale' AND partner_id = ANY(%s)
+             GROUP BY partner_id
+             ORDER BY SUM(amount_untaxed) DESC, partner_id
+             LIMIT %s
+            """,
+            partner_ids,
+            count,
+        )
+    )
+    return [(row[0], rng.choice(world["users"])) for row in env.cr.fetchall()]
+
+
+def _work_state(rng, day, today, duration):
+    """State, outcome and done time of customer work on ``day`` (a datetime)."""
+    if day.date() >= today:
+        return (
+            ("cancelled" if rng.random() < FUTURE_CANCELLED else "planned"),
+            None,
+            None,
+        )
+    draw = rng.random()
+    for state, share in PAST_NOT_DONE:
+        if draw < share:
+            return state, None, None
+        draw -= share
+    done = day + timedelta(hours=duration, minutes=rng.randrange(5, 300))
+    return "done", rng.choice(VISIT_OUTCOMES), done
+
+
 def _make_visits(env, world, count, rng):
+    """Customer work on the calendar: visits, meetings and demos about leads, and the
+    routine visits of the key accounts over the last months (without a lead)."""
     lead_ids = world["leads"]
+    today = world["today"]
     cr = env.cr
     cr.execute(
         SQL(
@@ -1031,6 +1133,7 @@ def _make_visits(env, world, count, rng):
     leads = cr.fetchall()
     first_lead = leads[0]
     start = datetime.combine(world["day0"], dtime(10))
+    lead_model_id = env["ir.model"]._get_id("crm.lead")
     template = env["calendar.event"].create(
         {
             "name": "Gen template visit",
@@ -1039,9 +1142,19 @@ def _make_visits(env, world, count, rng):
             "user_id": first_lead[2],
             "partner_ids": [Command.set([first_lead[1], first_lead[3]])],
             "opportunity_id": first_lead[0],
-            "res_model_id": env["ir.model"]._get_id("crm.lead"),
+            "res_model_id": lead_model_id,
             "res_id": first_lead[0],
             "location": "Customer site",
+            "sfa_kind": "visit",
+            "sfa_partner_id": first_lead[1],
+        }
+    )
+    # Done with an outcome: the columns copies take per copy are all filled.
+    template.write(
+        {
+            "sfa_state": "done",
+            "sfa_outcome": VISIT_OUTCOMES[0],
+            "sfa_date_done": start + timedelta(hours=2),
         }
     )
     env.flush_all()
@@ -1056,19 +1169,59 @@ def _make_visits(env, world, count, rng):
     attendees = template.attendee_ids.sorted("id")
     customer_attendee = attendees.filtered(lambda a: a.partner_id.id == first_lead[1])
     user_attendee = attendees - customer_attendee
+    partners = {partner["id"]: partner for partner in world["partners"]}
+    kinds, kind_names, kind_weights = zip(*VISIT_KINDS, strict=True)
+    kind_names = dict(zip(kinds, kind_names, strict=True))
+    duration = template.duration
+    plan = []  # (day offset, kind, lead id or None, customer id, user id)
+    routine = 0
+    if world["key_accounts"]:
+        routine = min(
+            int(count * ROUTINE_SHARE), ROUTINE_MAX * len(world["key_accounts"])
+        )
+    for n in range(routine):
+        partner_id, user = world["key_accounts"][n % len(world["key_accounts"])]
+        plan.append((None, "visit", None, partner_id, user.id, n))
+    for _n in range(count - routine):
+        lead_id, partner_id, user_id, _user_partner, created = rng.choice(leads)
+        offset = (created.date() - world["day0"]).days + rng.randrange(3, 45)
+        kind = rng.choices(kinds, weights=kind_weights)[0]
+        plan.append((offset, kind, lead_id, partner_id, user_id, None))
+    # Routine visits: every 10 to 20 days backwards from a recent one, on weekdays.
+    rhythm = {}
+    for partner_id, _user in world["key_accounts"]:
+        every = rng.randrange(10, 21)
+        rhythm[partner_id] = [every, DAYS - rng.randrange(1, every + 1)]
+    user_partners = {user.id: user.partner_id.id for user in world["users"]}
+    for _lead_id, _pid, user_id, user_partner, _created in leads:
+        user_partners[user_id] = user_partner
     copies = []
-    for _n in range(count):
-        lead_id, partner_id, user_id, user_partner_id, created = rng.choice(leads)
-        shift = (created.date() - world["day0"]).days + rng.randrange(3, 45)
+    for offset, kind, lead_id, partner_id, user_id, routine_n in plan:
+        if routine_n is not None:
+            offset = rhythm[partner_id][1]
+            rhythm[partner_id][1] -= rhythm[partner_id][0] + rng.randrange(-2, 3)
+        day = world["day0"] + timedelta(days=offset)
+        if day.weekday() >= 5:
+            offset -= day.weekday() - 4
+        when = start + timedelta(days=offset)
+        state, outcome, done = _work_state(rng, when, today, duration)
+        partner = partners[partner_id]
         copies.append(
             (
-                shift,
-                f"Visit {lead_id}",
+                offset,
+                f"{kind_names[kind]} {partner['name']}",
                 user_id,
                 lead_id,
                 lead_id,
+                lead_model_id if lead_id else None,
+                "crm.lead" if lead_id else None,
                 partner_id,
-                user_partner_id,
+                user_partners[user_id],
+                kind,
+                state,
+                outcome,
+                done,
+                partner["region"],
             )
         )
     variables = {
@@ -1077,10 +1230,20 @@ def _make_visits(env, world, count, rng):
         "user_id": "int",
         "opportunity_id": "int",
         "res_id": "int",
+        "res_model_id": "int",
+        "res_model": "varchar",
         "customer_id": "int",
         "user_partner_id": "int",
+        "sfa_kind": "varchar",
+        "sfa_state": "varchar",
+        "sfa_outcome": "text",
+        "sfa_date_done": "timestamp",
+        "sales_region_id": "int",
     }
-    aliases = {"calendar_attendee": {"partner_id": "customer_id"}}
+    aliases = {
+        "calendar_attendee": {"partner_id": "customer_id"},
+        "calendar_event": {"sfa_partner_id": "customer_id"},
+    }
     blocks = clone_bundle(
         env,
         [
@@ -1133,6 +1296,168 @@ def _make_visits(env, world, count, rng):
         )
     )
     env.invalidate_all()
+
+
+# ----------------------------------------------------------------------------
+# Contact cadence, visit schedules
+# ----------------------------------------------------------------------------
+
+
+def _cadence_tags(env):
+    """``{interval: tag id}`` of the cadence tags, made once per database."""
+    Category = env["res.partner.category"].with_context(active_test=False)
+    tags = {}
+    for name, days, *_rest in [KEY_ACCOUNT_TAG, *CADENCE_TAGS]:
+        tag = Category.search(
+            [("name", "=", name), ("contact_interval_days", "=", days)], limit=1
+        )
+        tags[days] = (
+            tag or Category.create({"name": name, "contact_interval_days": days})
+        ).id
+    return tags
+
+
+def _set_contact_cadence(env, world):
+    """Customers, tags, contact interval and last and next contact of the generated
+    partners, set-based, as Odoo has them.
+
+    A partner is a customer when it was invoiced (``account.move._post`` counts the
+    posted invoices in ``customer_rank``). The key accounts are tagged as such, the
+    other customers by how often they were contacted; then one UPDATE per computed
+    field, as ``_compute_contact_interval_days``, ``_compute_date_last_contact`` and
+    ``_compute_date_next_contact`` compute them.
+    """
+    cr = env.cr
+    env.flush_all()
+    tags = _cadence_tags(env)
+    partner_ids = [partner["id"] for partner in world["partners"]]
+    cr.execute(
+        SQL(
+            """
+            UPDATE res_partner p
+               SET customer_rank = (
+                   SELECT COUNT(*) FROM account_move m
+                    WHERE m.partner_id = p.id AND m.move_type = 'out_invoice'
+                      AND m.state = 'posted')
+             WHERE p.id = ANY(%s)
+            """,
+            partner_ids,
+        )
+    )
+    # Contacts of each commercial entity: done customer work, held calls, confirmed
+    # orders of its members (what _contact_last_dates reads).
+    contacts = SQL(
+        """
+        SELECT m.commercial_partner_id AS entity_id, c.date
+          FROM (SELECT sfa_partner_id AS partner_id, start AS date
+                  FROM calendar_event WHERE sfa_state = 'done' AND active
+                UNION ALL
+                SELECT partner_id, date FROM crm_phonecall
+                 WHERE state = 'done' AND active AND date IS NOT NULL
+                UNION ALL
+                SELECT partner_id, date_order FROM sale_order WHERE state = 'sale'
+               ) c
+          JOIN res_partner m ON m.id = c.partner_id
+         WHERE m.commercial_partner_id = ANY(%s)
+        """,
+        partner_ids,
+    )
+    key_ids = [partner_id for partner_id, _user in world["key_accounts"]]
+    cr.execute(
+        SQL("SELECT entity_id, COUNT(*) FROM (%s) c GROUP BY entity_id", contacts)
+    )
+    counts = dict(cr.fetchall())
+    rows = []
+    for partner_id in partner_ids:
+        if partner_id in key_ids:
+            rows.append((tags[KEY_ACCOUNT_TAG[1]], partner_id))
+            continue
+        target = CADENCE_FACTOR * DAYS / max(counts.get(partner_id, 0), 1)
+        if target < CADENCE_DEFAULT_BELOW:
+            continue
+        days = next(d for _n, d, top in CADENCE_TAGS if top is None or target < top)
+        rows.append((tags[days], partner_id))
+    cr.execute(
+        SQL(
+            """
+            INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id)
+            SELECT * FROM unnest(%s::int[], %s::int[])
+            """,
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+        )
+    )
+    scope = SQL("p.id = ANY(%s) AND p.id = p.commercial_partner_id", partner_ids)
+    cr.execute(
+        SQL(
+            """
+            UPDATE res_partner p
+               SET contact_interval_days = CASE
+                   WHEN p.customer_rank <= 0 THEN 0
+                   ELSE COALESCE(
+                       (SELECT MIN(t.contact_interval_days)
+                          FROM res_partner_res_partner_category_rel r
+                          JOIN res_partner_category t ON t.id = r.category_id
+                         WHERE r.partner_id = p.id AND t.contact_interval_days > 0),
+                       c.crm_contact_interval_days) END
+              FROM res_company c
+             WHERE c.id = COALESCE(p.company_id, %s)
+               AND NOT COALESCE(p.contact_interval_manual, FALSE) AND %s
+            """,
+            env.company.id,
+            scope,
+        )
+    )
+    cr.execute(
+        SQL(
+            """
+            UPDATE res_partner p SET date_last_contact = l.date
+              FROM res_partner g
+              LEFT JOIN (SELECT entity_id, MAX(date) AS date FROM (%s) c
+                          GROUP BY entity_id) l ON l.entity_id = g.id
+             WHERE p.id = g.id AND %s
+            """,
+            contacts,
+            scope,
+        )
+    )
+    cr.execute(
+        SQL(
+            """
+            UPDATE res_partner p SET date_next_contact = CASE
+                   WHEN p.contact_interval_days > 0
+                   THEN COALESCE(p.date_last_contact, p.create_date)::date
+                        + p.contact_interval_days
+                   END
+             WHERE %s
+            """,
+            scope,
+        )
+    )
+    env.invalidate_all()
+
+
+def _make_visit_schedules(env, world, rng):
+    """Recurring visits of the key accounts, by their salesperson; the planning job
+    plans their visits."""
+    today = world["today"]
+    vals_list = []
+    for partner_id, user in world["key_accounts"]:
+        weekly = rng.random() < 0.6
+        vals_list.append(
+            {
+                "partner_id": partner_id,
+                "user_id": user.id,
+                "interval_type": "weeks" if weekly else "per_month",
+                "interval": rng.choice((1, 2, 2, 3)) if weekly else rng.choice((1, 2)),
+                "weekday": str(rng.randrange(5)),
+                "hour": float(rng.randrange(8, 17)),
+                "duration": rng.choice((1.0, 1.0, 1.5, 2.0)),
+                "date_start": today - timedelta(days=rng.randrange(0, 90)),
+            }
+        )
+    env["crm.visit.schedule"].create(vals_list)
+    env.flush_all()
 
 
 def table_count(env, table):

@@ -18,7 +18,11 @@ COMPUTED = {
         "email_normalized",
         "sales_region_id",
         "commercial_company_name",
+        "contact_interval_days",
+        "date_last_contact",
+        "date_next_contact",
     ],
+    "calendar.event": ["sfa_state", "sfa_partner_id", "sales_region_id"],
     "crm.lead": [
         "partner_name",
         "email_from",
@@ -232,6 +236,17 @@ def invariant_mismatches(env, partner_ids=None):
             "LIMIT 20",
         ),
         (
+            "customer work done without an outcome or a done date",
+            "SELECT id FROM calendar_event WHERE sfa_state = 'done' "
+            "AND (COALESCE(TRIM(sfa_outcome), '') = '' OR sfa_date_done IS NULL) "
+            "LIMIT 20",
+        ),
+        (
+            "customer work without a customer",
+            "SELECT id FROM calendar_event WHERE sfa_kind IS NOT NULL "
+            "AND sfa_partner_id IS NULL LIMIT 20",
+        ),
+        (
             "generated records with an external id",
             "SELECT d.model, d.res_id FROM ir_model_data d JOIN res_partner p "
             "ON d.model = 'res.partner' AND d.res_id = p.id "
@@ -264,6 +279,7 @@ def invariant_mismatches(env, partner_ids=None):
 PARTNER_FIELDS = {
     "res.partner": "id",
     "sale.order.line": "order_partner_id",
+    "calendar.event": "sfa_partner_id",
 }
 
 

@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.crm_extended.populate import bulk, checks
@@ -187,3 +190,82 @@ class TestDataset(TransactionCase):
         bulk.generate(self.env, "tiny", seed=7, country=country)
         self.env.invalidate_all()
         self.assertEqual(self._fingerprint(country), self._fingerprint(self.country))
+
+    def test_customer_work(self):
+        """Visits are customer work: done in the past with an outcome, planned ahead,
+        a few missed or cancelled; held calls and done work count as contacts."""
+        events = self.env["calendar.event"].search(
+            [("sfa_partner_id.country_id", "=", self.country.id)]
+        )
+        self.assertGreaterEqual(len(events), bulk.SIZES["tiny"]["visits"])
+        self.assertEqual(
+            set(events.mapped("sfa_kind")) - {"visit", "meeting", "demo"}, set()
+        )
+        now = fields.Datetime.now()
+        done = events.filtered(lambda e: e.sfa_state == "done")
+        self.assertTrue(done, "most past visits are done")
+        for event in done:
+            self.assertTrue(event.sfa_outcome and event.sfa_date_done)
+            self.assertLess(event.start, now)
+        for event in events:
+            self.assertEqual(
+                event.sfa_partner_id, event.sfa_partner_id.commercial_partner_id
+            )
+            self.assertEqual(
+                event.sales_region_id, event.sfa_partner_id.sales_region_id
+            )
+            self.assertIn(event.sfa_partner_id, event.partner_ids)
+            if event.sfa_state == "planned":
+                self.assertGreaterEqual(event.start.date(), fields.Date.today())
+            if event.start.date() >= fields.Date.today():
+                self.assertIn(event.sfa_state, ("planned", "cancelled"))
+            if event.sfa_state != "done":
+                self.assertFalse(event.sfa_outcome)
+        calls = self.env["crm.phonecall"].search(
+            [("partner_id.country_id", "=", self.country.id)]
+        )
+        held = calls.filtered(lambda c: c.state == "done")
+        self.assertTrue(held and len(held) < len(calls))
+        self.assertFalse(held.filtered(lambda c: not c.date_closed))
+
+    def test_contact_cadence(self):
+        partners = self.env["res.partner"].search(
+            [("country_id", "=", self.country.id), ("is_company", "=", True)]
+        )
+        customers = partners.filtered(lambda p: p.customer_rank > 0)
+        self.assertTrue(customers and customers != partners, "some are prospects")
+        self.assertFalse(customers.filtered(lambda p: p.contact_interval_days <= 0))
+        self.assertFalse((partners - customers).filtered("date_next_contact"))
+        overdue = customers.filtered("is_contact_overdue")
+        self.assertTrue(overdue, "some customers are overdue")
+        self.assertLess(len(overdue), len(customers) / 2, "most are not")
+        key = customers.filtered(
+            lambda p: "Key Account" in p.category_id.mapped("name")
+        )
+        self.assertEqual(len(key), bulk.SIZES["tiny"]["key_accounts"])
+        self.assertLess(
+            max(key.mapped("contact_interval_days")),
+            min((customers - key).mapped("contact_interval_days")),
+            "key accounts are contacted more often",
+        )
+        for partner in customers.filtered("date_last_contact"):
+            start = partner.date_last_contact
+            self.assertEqual(
+                partner.date_next_contact,
+                start.date() + timedelta(days=partner.contact_interval_days),
+            )
+        self.assertTrue(customers.filtered("date_last_contact"))
+        # The contacts of the key accounts: their routine visits, done ones
+        # counting as contacts.
+        last_visits = {
+            partner: max(
+                partner.sfa_contact_event_ids.filtered(
+                    lambda e: e.sfa_state == "done"
+                ).mapped("start"),
+                default=False,
+            )
+            for partner in key
+        }
+        for partner, last_visit in last_visits.items():
+            if last_visit:
+                self.assertGreaterEqual(partner.date_last_contact, last_visit)

@@ -239,3 +239,32 @@ class TestSfaCalendar(CrmExtendedCase):
         )
         action = contact.action_open_sfa_events()
         self.assertEqual(action["domain"], [("sfa_partner_id", "=", self.customer.id)])
+
+    def test_office_dashboard_counters(self):
+        team = self.env["crm.team"].create(
+            {"name": "Crmx office", "member_ids": [Command.set(self.salesman.ids)]}
+        )
+        today = fields.Date.today()
+        now = datetime.combine(
+            today - timedelta(days=today.weekday()), datetime.min.time()
+        )
+        now += timedelta(hours=10)  # Monday of this week, 10:00
+        overdue = self._customer(
+            "Overdue Corp",
+            self.state_n,
+            user_id=self.salesman.id,
+            customer_rank=1,
+            contact_interval_days=30,
+        )
+        old = now - timedelta(days=60)
+        old_visit = self._work(start=old, sfa_partner_id=overdue.id)
+        old_visit.action_sfa_done("Long ago")
+        self.assertTrue(overdue.is_contact_overdue)
+        done = self._work(start=now)
+        self._work(start=now + timedelta(hours=2))
+        done.action_sfa_done("Today")
+        self.assertEqual(team.sfa_week_planned_count, 2)
+        self.assertEqual(team.sfa_week_done_count, 1)
+        self.assertEqual(team.contact_overdue_count, 1)
+        action = team.action_open_overdue_contacts()
+        self.assertIn(overdue, self.env["res.partner"].search(action["domain"]))
