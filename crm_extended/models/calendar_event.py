@@ -55,6 +55,9 @@ class CalendarEvent(models.Model):
     sales_region_id = fields.Many2one(
         related="sfa_partner_id.sales_region_id", store=True, index=True
     )
+    sfa_team_id = fields.Many2one(
+        related="user_id.sale_team_id", string="Office", store=True, index=True
+    )
     visit_schedule_id = fields.Many2one(
         "crm.visit.schedule", index=True, ondelete="set null", copy=False, readonly=True
     )

@@ -263,6 +263,7 @@ class TestSfaCalendar(CrmExtendedCase):
         done = self._work(start=now)
         self._work(start=now + timedelta(hours=2))
         done.action_sfa_done("Today")
+        self.assertEqual(done.sfa_team_id, team, "the office of the salesperson")
         self.assertEqual(team.sfa_week_planned_count, 2)
         self.assertEqual(team.sfa_week_done_count, 1)
         self.assertEqual(team.contact_overdue_count, 1)
