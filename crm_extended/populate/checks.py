@@ -22,7 +22,12 @@ COMPUTED = {
         "date_last_contact",
         "date_next_contact",
     ],
-    "calendar.event": ["sfa_state", "sfa_partner_id", "sales_region_id"],
+    "calendar.event": [
+        "sfa_state",
+        "sfa_partner_id",
+        "sales_region_id",
+        "sfa_team_id",
+    ],
     "crm.lead": [
         "partner_name",
         "email_from",

@@ -215,6 +215,7 @@ class TestDataset(TransactionCase):
                 event.sales_region_id, event.sfa_partner_id.sales_region_id
             )
             self.assertIn(event.sfa_partner_id, event.partner_ids)
+            self.assertEqual(event.sfa_team_id, event.user_id.sale_team_id)
             if event.sfa_state == "planned":
                 self.assertGreaterEqual(event.start.date(), fields.Date.today())
             if event.start.date() >= fields.Date.today():
