@@ -59,6 +59,7 @@
         "demo/sale_order_demo.xml",
         "demo/account_move_demo.xml",
         "demo/helpdesk_ticket_demo.xml",
+        "demo/calendar_event_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [
