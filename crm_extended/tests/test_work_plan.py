@@ -51,7 +51,10 @@ class TestWorkPlan(CrmExtendedCase):
         lead = cls.env["crm.lead"].create(
             {"name": "New deal", "type": "opportunity", "user_id": cls.salesman.id}
         )
-        # Creation dates are the week of 1 March 2027.
+        # Creation dates are the week of 1 March 2027. Confirming stamped the
+        # order's date with today's: write that first, or the flush below
+        # would put it back over ours.
+        cls.env.flush_all()
         cls.env.cr.execute(
             "UPDATE sale_order SET create_date = %s, date_order = %s WHERE id = %s",
             (monday, monday + timedelta(days=2), order.id),
