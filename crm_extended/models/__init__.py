@@ -12,3 +12,6 @@ from . import calendar_event
 from . import crm_visit_schedule
 from . import res_company
 from . import res_partner_category
+from . import crm_stage
+from . import crm_forecast
+from . import crm_forecast_line

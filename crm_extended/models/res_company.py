@@ -25,6 +25,50 @@ class ResCompany(models.Model):
         help="How often a customer must be contacted when none of its tags says "
         "otherwise; 0: no contact cadence by default.",
     )
+    crm_forecast_period_type = fields.Selection(
+        [("month", "Month"), ("quarter", "Quarter")],
+        string="Forecast Period",
+        default="month",
+        required=True,
+        help="The period of the forecasts the scheduled jobs create and freeze.",
+    )
+    crm_forecast_lookback_months = fields.Integer(
+        string="Win Rate Lookback (Months)",
+        default=12,
+        help="Opportunities closed in this many months before a forecast give the "
+        "historical win rate of each stage.",
+    )
+    crm_forecast_min_samples = fields.Integer(
+        string="Win Rate Minimum Samples",
+        default=20,
+        help="A sales team with fewer closed opportunities than this in the lookback "
+        "window uses the company's win rates instead of its own.",
+    )
+    crm_forecast_accuracy_periods = fields.Integer(
+        string="Accuracy Periods",
+        default=6,
+        help="How many closed forecasts the accuracy figures of the dashboards cover.",
+    )
+
+    @api.constrains(
+        "crm_forecast_lookback_months",
+        "crm_forecast_min_samples",
+        "crm_forecast_accuracy_periods",
+    )
+    def _check_crm_forecast_settings(self):
+        for company in self:
+            if (
+                company.crm_forecast_lookback_months < 1
+                or company.crm_forecast_min_samples < 1
+                or company.crm_forecast_accuracy_periods < 1
+            ):
+                raise ValidationError(
+                    _(
+                        "The forecast lookback, minimum samples and accuracy periods "
+                        "of %(company)s must be at least 1.",
+                        company=company.name,
+                    )
+                )
 
     @api.constrains("crm_contact_interval_days")
     def _check_crm_contact_interval_days(self):

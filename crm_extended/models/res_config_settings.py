@@ -13,6 +13,18 @@ class ResConfigSettings(models.TransientModel):
     crm_contact_interval_days = fields.Integer(
         related="company_id.crm_contact_interval_days", readonly=False
     )
+    crm_forecast_period_type = fields.Selection(
+        related="company_id.crm_forecast_period_type", readonly=False
+    )
+    crm_forecast_lookback_months = fields.Integer(
+        related="company_id.crm_forecast_lookback_months", readonly=False
+    )
+    crm_forecast_min_samples = fields.Integer(
+        related="company_id.crm_forecast_min_samples", readonly=False
+    )
+    crm_forecast_accuracy_periods = fields.Integer(
+        related="company_id.crm_forecast_accuracy_periods", readonly=False
+    )
     crm_sales_region_count = fields.Integer(
         string="Sales Regions", compute="_compute_crm_sales_region_count"
     )

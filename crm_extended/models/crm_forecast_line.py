@@ -1,0 +1,191 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+# What a manager may still change on the lines of a frozen forecast
+ADJUSTMENT_FIELDS = {"amount_adjusted", "adjustment_note", "is_adjusted"}
+
+
+class CrmForecastLine(models.Model):
+    _name = "crm.forecast.line"
+    _description = "Sales Forecast Line"
+    _inherit = ["mail.thread"]
+    # Levels sort company, region, team, user: top down
+    _order = "forecast_id desc, level, sales_region_id, team_id, user_id, id"
+    _check_company_auto = True
+    _rec_name = "name"
+
+    forecast_id = fields.Many2one(
+        "crm.forecast",
+        string="Sales Forecast",
+        required=True,
+        ondelete="cascade",
+        index=True,
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    # Copies of the forecast's period, for grouping and record rules
+    period_type = fields.Selection(
+        [("month", "Month"), ("quarter", "Quarter")], readonly=True
+    )
+    date_from = fields.Date(string="Period Start", readonly=True, index=True)
+    date_to = fields.Date(string="Period End", readonly=True)
+    state = fields.Selection(
+        [("draft", "Draft"), ("frozen", "Frozen"), ("closed", "Closed")],
+        readonly=True,
+    )
+    # Where the line sits in the rollup
+    level = fields.Selection(
+        [
+            ("user", "Salesperson"),
+            ("team", "Sales Team"),
+            ("region", "Sales Region"),
+            ("company", "Company"),
+        ],
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    parent_id = fields.Many2one(
+        "crm.forecast.line", string="Rolls Up Into", readonly=True, index=True
+    )
+    child_ids = fields.One2many("crm.forecast.line", "parent_id", readonly=True)
+    name = fields.Char(compute="_compute_name")
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
+    sales_region_id = fields.Many2one("crm.sales.region", readonly=True, index=True)
+    opportunity_count = fields.Integer(string="Opportunities", readonly=True)
+    # Figures of the period's open opportunities
+    amount_pipeline = fields.Monetary(
+        string="Pipeline",
+        readonly=True,
+        help="Expected revenue of the open opportunities closing in the period, "
+        "except those omitted.",
+    )
+    amount_best_case = fields.Monetary(
+        string="Best Case", readonly=True, help="Best case and commit opportunities."
+    )
+    amount_commit = fields.Monetary(string="Commit", readonly=True)
+    amount_weighted = fields.Monetary(
+        string="Weighted", readonly=True, help="Expected revenue × probability."
+    )
+    amount_historical = fields.Monetary(
+        string="Historical",
+        readonly=True,
+        help="Expected revenue × the historical win rate of the opportunity's stage in "
+        "its sales team (the company's when the team has too few closed "
+        "opportunities).",
+    )
+    amount_submitted = fields.Monetary(
+        string="Submitted",
+        readonly=True,
+        help="The commit of a salesperson; for a team, region or company, the sum of "
+        "the forecasts just below it.",
+    )
+    is_adjusted = fields.Boolean(string="Adjusted", tracking=True)
+    amount_adjusted = fields.Monetary(
+        string="Adjustment",
+        tracking=True,
+        help="A manager's forecast replacing the submitted figure of this line.",
+    )
+    adjustment_note = fields.Text(tracking=True)
+    amount_forecast = fields.Monetary(
+        string="Forecast",
+        readonly=True,
+        help="The adjustment when there is one, else the submitted figure.",
+    )
+    # Outcome
+    amount_won_to_date = fields.Monetary(string="Won to Date", readonly=True)
+    amount_won_frozen = fields.Monetary(
+        string="Won When Frozen",
+        readonly=True,
+        help="Already won in the period when the forecast was frozen: every method's "
+        "forecast is this plus its open amount.",
+    )
+    amount_actual = fields.Monetary(
+        string="Actual", readonly=True, help="Won in the period, once it is closed."
+    )
+    error_pipeline = fields.Monetary(readonly=True)
+    error_best_case = fields.Monetary(readonly=True)
+    error_commit = fields.Monetary(readonly=True)
+    error_weighted = fields.Monetary(readonly=True)
+    error_historical = fields.Monetary(readonly=True)
+    error_forecast = fields.Monetary(readonly=True)
+
+    _sql_constraints = [
+        (
+            "adjustment_note_required",
+            "CHECK(NOT is_adjusted OR adjustment_note IS NOT NULL)",
+            "An adjusted forecast needs a note.",
+        ),
+    ]
+
+    @api.depends("level", "user_id", "team_id", "sales_region_id", "company_id")
+    def _compute_name(self):
+        for line in self:
+            line.name = {
+                "user": line.user_id.name,
+                "team": line.team_id.name,
+                "region": line.sales_region_id.display_name,
+                "company": line.company_id.name,
+            }.get(line.level) or _("Unassigned")
+
+    @api.constrains("is_adjusted", "adjustment_note")
+    def _check_adjustment_note(self):
+        for line in self:
+            if line.is_adjusted and not (line.adjustment_note or "").strip():
+                raise ValidationError(
+                    _(
+                        "Say why the forecast of %(line)s is adjusted: the note is "
+                        "mandatory.",
+                        line=line.name,
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            raise UserError(_("Forecast lines are computed by their forecast."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        changed = set(vals) - ADJUSTMENT_FIELDS
+        # Chatter bookkeeping is not a change of the figures
+        changed = {name for name in changed if not name.startswith("message_")}
+        if changed:
+            raise UserError(_("Forecast figures are computed; only adjust them."))
+        if any(line.state == "closed" for line in self):
+            raise UserError(_("A closed forecast cannot be adjusted."))
+        if not self.env.user.has_group("sales_team.group_sale_manager"):
+            raise UserError(_("Only sales managers adjust forecasts."))
+        if "amount_adjusted" in vals and "is_adjusted" not in vals:
+            vals = dict(vals, is_adjusted=True)
+        res = super().write(vals)
+        if not self.env.context.get("crm_forecast_no_rollup"):
+            for forecast in self.forecast_id:
+                forecast._rollup_forecast()
+        return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_frozen(self):
+        if any(line.state != "draft" for line in self):
+            raise UserError(_("Frozen and closed forecasts cannot be deleted."))
+
+    # ------------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------------
+
+    def action_clear_adjustment(self):
+        self.write({"is_adjusted": False, "amount_adjusted": 0.0})
+        return True
+
+    # ------------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------------
+
+    def _node_key(self):
+        self.ensure_one()
+        return (self.level, self.user_id.id, self.team_id.id, self.sales_region_id.id)
