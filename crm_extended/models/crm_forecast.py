@@ -184,7 +184,7 @@ class CrmForecast(models.Model):
                 super(CrmForecast, forecast).write(forecast_vals)
             return True
         res = super().write(vals)
-        if "state" in vals:
+        if "state" in vals and self:
             self.env.cr.execute(
                 SQL(
                     "UPDATE crm_forecast_line SET state = %s WHERE forecast_id IN %s",

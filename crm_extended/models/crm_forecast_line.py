@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 # What a manager may still change on the lines of a frozen forecast
 ADJUSTMENT_FIELDS = {"amount_adjusted", "adjustment_note", "is_adjusted"}
@@ -159,8 +159,10 @@ class CrmForecastLine(models.Model):
             raise UserError(_("Forecast figures are computed; only adjust them."))
         if any(line.state == "closed" for line in self):
             raise UserError(_("A closed forecast cannot be adjusted."))
-        if not self.env.user.has_group("sales_team.group_sale_manager"):
-            raise UserError(_("Only sales managers adjust forecasts."))
+        if not (
+            self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
+        ):
+            raise AccessError(_("Only sales managers adjust forecasts."))
         if "amount_adjusted" in vals and "is_adjusted" not in vals:
             vals = dict(vals, is_adjusted=True)
         res = super().write(vals)
