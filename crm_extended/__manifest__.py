@@ -64,6 +64,7 @@
         "demo/account_move_demo.xml",
         "demo/helpdesk_ticket_demo.xml",
         "demo/calendar_event_demo.xml",
+        "demo/crm_forecast_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [
