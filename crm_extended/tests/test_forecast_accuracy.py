@@ -153,6 +153,7 @@ class TestForecastAccuracy(CrmExtendedCase):
             cls.forecast_apr.action_freeze()
         with freeze_time("2020-04-10 09:00:00"):
             cls._win(cls.deal_h)
+        with freeze_time("2020-04-10 12:00:00"):
             cls.forecast_apr.action_refresh_won()
 
         cls.Report = cls.env["crm.forecast.accuracy.report"]
@@ -374,3 +375,57 @@ class TestForecastAccuracy(CrmExtendedCase):
         self.assertEqual(
             {group["level"] for group in levels}, {"user", "team", "region", "company"}
         )
+
+    def _dashboard(self, teams):
+        self.env.invalidate_all()
+        with freeze_time("2020-04-10 13:00:00"):
+            return [
+                (
+                    team.forecast_amount_current,
+                    team.forecast_won_current,
+                    team.forecast_best_method,
+                    round(team.forecast_best_mape, 2),
+                )
+                for team in teams
+            ]
+
+    def test_team_dashboard(self):
+        teams = (self.team_n | self.team_s).with_user(self.sales_manager)
+        self.assertEqual(
+            self._dashboard(teams),
+            [
+                (6500, 1500, "forecast", round(50 / 14, 2)),
+                (0, 0, "best_case", 0),
+            ],
+        )
+        self.company.crm_forecast_accuracy_periods = 1
+        self.assertEqual(
+            self._dashboard(teams)[0][2:], ("forecast", round(100 / 14, 2))
+        )
+        # The regional manager sees the figures of her region's offices only; a
+        # salesperson sees no office figures
+        self.assertEqual(
+            self._dashboard(
+                (self.team_n | self.team_s).with_user(self.regional_manager)
+            ),
+            [(6500, 1500, "forecast", round(100 / 14, 2)), (0, 0, False, 0)],
+        )
+        self.assertEqual(
+            self._dashboard(self.team_n.with_user(self.salesman)),
+            [(0, 0, False, 0)],
+        )
+        action = self.team_n.action_open_forecast_accuracy()
+        self.assertEqual(
+            self.Report.search(action["domain"] + self.closed).line_id,
+            self._line(self.forecast_jan, "team", self.team_n)
+            | self._line(self.forecast_mar, "team", self.team_n),
+        )
+
+    def test_team_dashboard_queries(self):
+        """One grouped read per figure family, whatever the number of offices."""
+        teams = self.team_n | self.team_s
+        self.env.invalidate_all()
+        # The two grouped reads; the offices, their company and currency, the
+        # user's time zone
+        with freeze_time("2020-04-10 13:00:00"), self.assertQueryCount(6):
+            teams._compute_forecast_dashboard()
