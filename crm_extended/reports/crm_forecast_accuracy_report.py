@@ -160,6 +160,22 @@ class CrmForecastAccuracyReport(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _scope_domain(self, line):
+        """The rows of the scope of the forecast line ``line`` in every period: the
+        same level and salesperson, team, region or company."""
+        field = {
+            "user": "user_id",
+            "team": "team_id",
+            "region": "sales_region_id",
+            "company": "company_id",
+        }[line.level]
+        return [
+            ("level", "=", line.level),
+            (field, "=", line[field].id),
+            ("company_id", "=", line.company_id.id),
+        ]
+
+    @api.model
     def _accuracy_summary(self, domain, periods=None, groupby=None):
         """MAPE and bias of every method over the last ``periods`` closed periods
         (default: the company's setting) of the rows matching ``domain`` — typically

@@ -288,6 +288,20 @@ class TestForecastAccuracy(CrmExtendedCase):
             )
             self.assertEqual(summary["best_method"], "forecast")
 
+    def test_summary_of_a_line_scope(self):
+        """The scope of a line of the running forecast, over the closed ones."""
+        Report = self.Report.with_user(self.regional_manager)
+        for level, who in (
+            ("user", self.salesman),
+            ("team", self.team_n),
+            ("region", self.region_n),
+        ):
+            line = self._line(self.forecast_apr, level, who)
+            summary = Report._accuracy_summary(Report._scope_domain(line))
+            self.assertEqual(summary["periods"], [MAR, JAN], level)
+            self.assertEqual(summary["best_method"], "forecast", level)
+            self.assertAlmostEqual(summary["forecast"]["mape"], 50 / 14, places=4)
+
     def test_summary_per_scope(self):
         summaries = self.Report._accuracy_summary(
             self.closed + [("level", "=", "team")], groupby="team_id"
