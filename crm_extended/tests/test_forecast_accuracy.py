@@ -1,7 +1,11 @@
 from datetime import date
 
+from dateutil.relativedelta import relativedelta
+from lxml import etree
+
 from odoo import Command
 from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import CrmExtendedCase
 
@@ -443,3 +447,31 @@ class TestForecastAccuracy(CrmExtendedCase):
         # user's time zone
         with freeze_time("2020-04-10 13:00:00"), self.assertQueryCount(6):
             teams._compute_forecast_dashboard()
+
+    def test_views(self):
+        Report = self.Report.with_user(self.salesman)
+        views = Report.get_views(
+            [(False, "pivot"), (False, "graph"), (False, "list"), (False, "search")]
+        )["views"]
+        search = etree.fromstring(views["search"]["arch"])
+        with freeze_time("2020-04-10 13:00:00"):
+            last_3 = safe_eval(
+                search.xpath("//filter[@name='last_3_months']")[0].get("domain"),
+                {"context_today": date.today, "relativedelta": relativedelta},
+            )
+        self.assertEqual(last_3, [("date_from", ">=", "2020-01-01")])
+        self.assertEqual(
+            Report.search(
+                self.closed
+                + safe_eval(
+                    search.xpath("//filter[@name='mine']")[0].get("domain"),
+                    {"uid": self.salesman.id},
+                )
+            ).user_id,
+            self.salesman,
+        )
+        kanban = self.env.ref("crm.crm_team_view_kanban_dashboard")
+        arch = self.team_n.with_user(self.sales_manager).get_views(
+            [(kanban.id, "kanban")]
+        )["views"]["kanban"]["arch"]
+        self.assertIn("forecast_best_method", arch)
