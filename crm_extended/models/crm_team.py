@@ -3,6 +3,8 @@ from datetime import datetime, time, timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .crm_forecast import FORECAST_METHODS
+
 
 class CrmTeam(models.Model):
     _inherit = "crm.team"
@@ -24,6 +26,31 @@ class CrmTeam(models.Model):
     )
     sfa_week_done_count = fields.Integer(
         string="Customer Work Done This Week", compute="_compute_sfa_dashboard"
+    )
+
+    # Dashboard forecast of the office: the running period and past accuracy
+    forecast_amount_current = fields.Monetary(
+        string="Forecast This Period",
+        compute="_compute_forecast_dashboard",
+        help="The office's forecast in the running forecast: the manager's forecast "
+        "of its open opportunities plus what was already won when it was frozen.",
+    )
+    forecast_won_current = fields.Monetary(
+        string="Won This Period",
+        compute="_compute_forecast_dashboard",
+        help="Won so far in the running forecast's period, as last refreshed.",
+    )
+    forecast_best_method = fields.Selection(
+        FORECAST_METHODS,
+        string="Most Accurate Method",
+        compute="_compute_forecast_dashboard",
+        help="The forecasting method with the lowest MAPE over the office's last "
+        "closed periods (as many as the company's Accuracy Periods setting).",
+    )
+    forecast_best_mape = fields.Float(
+        string="MAPE of the Most Accurate Method (%)",
+        compute="_compute_forecast_dashboard",
+        digits=(16, 2),
     )
 
     def _compute_sfa_dashboard(self):
@@ -61,6 +88,65 @@ class CrmTeam(models.Model):
                 planned.get(u, 0) for u in team.member_ids
             )
             team.sfa_week_done_count = sum(done.get(u, 0) for u in team.member_ids)
+
+    def _compute_forecast_dashboard(self):
+        """From the office's lines of the forecasts: one grouped read for the running
+        period, one for the accuracy per company of the offices shown."""
+        today = fields.Date.context_today(self)
+        current = {
+            (team, period_type): (forecast + won_frozen, won)
+            for team, period_type, forecast, won_frozen, won in self.env[
+                "crm.forecast.line"
+            ]._read_group(
+                [
+                    ("level", "=", "team"),
+                    ("team_id", "in", self.ids),
+                    ("state", "in", ("draft", "frozen")),
+                    ("date_from", "<=", today),
+                    ("date_to", ">=", today),
+                ],
+                ["team_id", "period_type"],
+                [
+                    "amount_forecast:sum",
+                    "amount_won_frozen:sum",
+                    "amount_won_to_date:sum",
+                ],
+            )
+        }
+        accuracy = {}
+        for company, teams in self.grouped(
+            lambda team: team.company_id or self.env.company
+        ).items():
+            accuracy.update(
+                self.env["crm.forecast.accuracy.report"]._accuracy_summary(
+                    [
+                        ("level", "=", "team"),
+                        ("team_id", "in", teams.ids),
+                        ("company_id", "=", company.id),
+                        ("period_type", "=", company.crm_forecast_period_type),
+                    ],
+                    periods=company.crm_forecast_accuracy_periods,
+                    groupby="team_id",
+                )
+            )
+        for team in self:
+            period_type = (team.company_id or self.env.company).crm_forecast_period_type
+            forecast, won = current.get((team, period_type), (0.0, 0.0))
+            team.forecast_amount_current = forecast
+            team.forecast_won_current = won
+            summary = accuracy.get(team, {})
+            best = summary.get("best_method") or False
+            team.forecast_best_method = best
+            team.forecast_best_mape = summary[best]["mape"] if best else 0.0
+
+    def action_open_forecast_accuracy(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_extended.crm_forecast_accuracy_report_action"
+        )
+        action["domain"] = [("level", "=", "team"), ("team_id", "=", self.id)]
+        action["context"] = {}
+        return action
 
     def action_open_overdue_contacts(self):
         self.ensure_one()

@@ -1,2 +1,3 @@
 from . import partner_region_xlsx
 from . import crm_work_plan_report
+from . import crm_forecast_accuracy_report
