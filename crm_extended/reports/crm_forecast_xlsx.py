@@ -45,6 +45,11 @@ class CrmForecastXlsx(models.AbstractModel):
     _inherit = "report.report_xlsx.abstract"
     _description = "Sales Forecast (XLSX)"
 
+    # The newest period first, then the rollup's order
+    _line_order = (
+        "date_from desc, forecast_id, level, sales_region_id, team_id, user_id, id"
+    )
+
     def get_workbook_options(self):
         # Rows are written in order and flushed as the next one starts; notes and
         # names are data, never formulas or links.
@@ -158,7 +163,7 @@ class CrmForecastXlsx(models.AbstractModel):
         """The lines of the printed forecasts the user may read, in report order,
         fetched in one query (record rules apply)."""
         return self.env["crm.forecast.line"].search_fetch(
-            [("forecast_id", "in", objs.ids)], LINE_FIELDS
+            [("forecast_id", "in", objs.ids)], LINE_FIELDS, order=self._line_order
         )
 
     # ------------------------------------------------------------------

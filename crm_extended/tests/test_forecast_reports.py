@@ -69,6 +69,8 @@ MONEY = {
     "Error Historical": "error_historical",
     "Error Forecast": "error_forecast",
 }
+# Newest period first, then the rollup's order
+ORDER = "date_from desc, forecast_id, level, sales_region_id, team_id, user_id, id"
 NOTE = "Sue's deal with Kilo is as good as signed"
 
 
@@ -193,9 +195,9 @@ class TestForecastReports(CrmExtendedCase):
         }[line.level]
         row = (
             *who,
-            "March 2025",
-            datetime.datetime(2025, 3, 1),
-            datetime.datetime(2025, 3, 31),
+            line.forecast_id.name,
+            datetime.datetime.combine(line.date_from, datetime.time.min),
+            datetime.datetime.combine(line.date_to, datetime.time.min),
             dict(line._fields["state"].selection)[line.state],
             line.opportunity_count,
             line.amount_pipeline,
@@ -211,14 +213,10 @@ class TestForecastReports(CrmExtendedCase):
             line.amount_won_to_date,
         )
         if closed:
-            row += (
-                line.amount_actual,
-                line.error_pipeline,
-                line.error_best_case,
-                line.error_commit,
-                line.error_weighted,
-                line.error_historical,
-                line.error_forecast,
+            # Only the lines of closed forecasts have an actual
+            row += tuple(
+                line[MONEY[title]] if line.state == "closed" else None
+                for title in CLOSED
             )
         return row
 
@@ -334,6 +332,40 @@ class TestForecastReports(CrmExtendedCase):
         self.assertEqual(team["Adjustment Note"], NOTE)
         self.assertEqual(team["Error Forecast"], 12500)
 
+    def test_forecast_xlsx_two_forecasts(self):
+        """February closed and March in draft, printed together: the actual and
+        errors columns are there, empty on March's rows."""
+        february = (
+            self.env["crm.forecast"]
+            .with_user(self.sales_manager)
+            .create({"period_type": "month", "date_from": "2025-02-01"})
+        )
+        february.action_freeze()
+        february.action_close()
+        self.assertEqual(february.name, "February 2025")
+        forecasts = self.forecast | february
+        lines = self.Line.search([("forecast_id", "in", forecasts.ids)], order=ORDER)
+        content, __ = (
+            self.env["ir.actions.report"]
+            .with_user(self.sales_manager)
+            ._render(XLSX_REPORT, forecasts.ids)
+        )
+        workbook = load_workbook(BytesIO(content))
+        self._check_sheets(workbook, lines, closed=True)
+        rows = list(workbook["Salespeople"].iter_rows(min_row=2, values_only=True))
+        sam_rows = [row for row in rows if row[0] == "Sam Sales"]
+        # The newest period first
+        self.assertEqual(
+            [row[3:5] for row in sam_rows],
+            [
+                ("March 2025", datetime.datetime(2025, 3, 1)),
+                ("February 2025", datetime.datetime(2025, 2, 1)),
+            ],
+        )
+        actual = len(WHO["user"] + COMMON)
+        self.assertIsNone(sam_rows[0][actual])
+        self.assertEqual(sam_rows[1][actual], 0)
+
     def test_forecast_xlsx_salesman_gets_own_line(self):
         # Record rules apply: Sam reads his own line only, no rollup.
         workbook = self._workbook(self.salesman)
@@ -347,6 +379,60 @@ class TestForecastReports(CrmExtendedCase):
         workbook = self._workbook(self.regional_manager)
         lines = self.region_line | self.team_line | self.sam_line | self.sue_line
         self._check_sheets(workbook, lines)
+
+    def test_forecast_xlsx_note_is_text(self):
+        # A note is data: never turned into a formula
+        self.region_line.with_user(self.sales_manager).write(
+            {"amount_adjusted": 20000, "adjustment_note": "=SUM(A1:A9)"}
+        )
+        workbook = self._workbook(self.sales_manager)
+        region = self._row(workbook, "Regions", "Forecast North")
+        self.assertEqual(region["Adjustment Note"], "=SUM(A1:A9)")
+        self.assertEqual(region["Forecast"], 20000)
+
+    def test_forecast_xlsx_query_count(self):
+        """The export reads the lines and the names behind them once, whatever the
+        number of salespeople."""
+        Report = self.env["ir.actions.report"].with_user(self.sales_manager)
+
+        def count_queries():
+            Report._render(XLSX_REPORT, self.forecast.ids)  # warm the caches
+            self.env.flush_all()
+            self.env.invalidate_all()
+            start = self.cr.sql_log_count
+            Report._render(XLSX_REPORT, self.forecast.ids)
+            return self.cr.sql_log_count - start
+
+        few = count_queries()
+        more_users = self.env["res.users"].create(
+            [
+                {
+                    "name": f"Extra Seller {i:02d}",
+                    "login": f"fc_extra_{i}",
+                    "groups_id": [
+                        Command.set(self.env.ref("sales_team.group_sale_salesman").ids)
+                    ],
+                }
+                for i in range(12)
+            ]
+        )
+        self.team.member_ids = [Command.link(user.id) for user in more_users]
+        self.forecast.with_user(self.sales_manager).action_compute()
+        self.assertEqual(
+            self.Line.search_count(
+                [
+                    ("forecast_id", "=", self.forecast.id),
+                    ("level", "=", "user"),
+                    ("team_id", "=", self.team.id),
+                ]
+            ),
+            14,
+        )
+        self.assertEqual(count_queries(), few)
+        # Finding the report, one search for the lines, then one read per model
+        # behind them (forecasts, companies, currencies, regions, teams, users and
+        # their partners) and the user's language
+        self.assertEqual(few, 13)
 
     # Tests: region PDF --------------------------------------------------------
 
