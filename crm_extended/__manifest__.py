@@ -51,6 +51,8 @@
         "reports/partner_region_xlsx_reports.xml",
         "reports/crm_work_plan_report_views.xml",
         "reports/crm_forecast_accuracy_report_views.xml",
+        "reports/crm_forecast_reports.xml",
+        "reports/crm_forecast_region_templates.xml",
         "wizards/crm_sfa_done_wizard_views.xml",
         "wizards/crm_plan_week_wizard_views.xml",
         "views/crm_extended_menus.xml",

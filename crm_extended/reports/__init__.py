@@ -1,3 +1,5 @@
 from . import partner_region_xlsx
 from . import crm_work_plan_report
 from . import crm_forecast_accuracy_report
+from . import crm_forecast_xlsx
+from . import crm_forecast_region_report

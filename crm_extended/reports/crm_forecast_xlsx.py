@@ -1,0 +1,224 @@
+from odoo import _, models
+
+from ..models.crm_forecast import FORECAST_METHODS
+
+# The fields of the lines the report reads, in one query
+LINE_FIELDS = [
+    "forecast_id",
+    "company_id",
+    "currency_id",
+    "state",
+    "level",
+    "user_id",
+    "team_id",
+    "sales_region_id",
+    "opportunity_count",
+    "amount_pipeline",
+    "amount_best_case",
+    "amount_commit",
+    "amount_weighted",
+    "amount_historical",
+    "amount_submitted",
+    "is_adjusted",
+    "amount_adjusted",
+    "adjustment_note",
+    "amount_forecast",
+    "amount_won_frozen",
+    "amount_won_to_date",
+    "amount_actual",
+    *(f"error_{method}" for method, __ in FORECAST_METHODS),
+]
+
+
+class CrmForecastXlsx(models.AbstractModel):
+    """A forecast and its rollup: one sheet per level (company, regions, teams,
+    salespeople), one row per line the user may read.
+
+    Amounts are numbers in the company's currency format, period bounds are dates.
+    The actual and each method's error (forecast − actual) are added once a printed
+    forecast is closed. Lines are searched under the user's record rules: a
+    salesperson exports their own line only, a regional manager the lines of their
+    regions.
+    """
+
+    _name = "report.crm_extended.crm_forecast_xlsx"
+    _inherit = "report.report_xlsx.abstract"
+    _description = "Sales Forecast (XLSX)"
+
+    # The newest period first, then the rollup's order
+    _line_order = (
+        "date_from desc, forecast_id, level, sales_region_id, team_id, user_id, id"
+    )
+
+    def get_workbook_options(self):
+        # Rows are written in order and flushed as the next one starts; notes and
+        # names are data, never formulas or links.
+        return {
+            **super().get_workbook_options(),
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        }
+
+    # ------------------------------------------------------------------
+    # Layout
+    # ------------------------------------------------------------------
+
+    def _get_levels(self):
+        """(level, sheet name) in sheet order."""
+        return [
+            ("company", _("Company")),
+            ("region", _("Regions")),
+            ("team", _("Teams")),
+            ("user", _("Salespeople")),
+        ]
+
+    def _get_columns(self, level, closed):
+        """(title, width, kind, getter) of the columns of a level's sheet. ``kind``
+        is ``text``, ``date``, ``integer`` or ``money``; ``getter`` takes a line and
+        returns the cell's value, ``None`` for an empty cell."""
+
+        def field(fname):
+            return lambda line: line[fname]
+
+        def name(fname, attribute="name"):
+            return lambda line: line[fname][attribute] or None
+
+        def when_closed(fname):
+            return lambda line: line[fname] if line.state == "closed" else None
+
+        region = (_("Region"), 30, "text", name("sales_region_id", "display_name"))
+        team = (_("Sales Team"), 25, "text", name("team_id"))
+        who = {
+            "company": [(_("Company"), 30, "text", name("company_id"))],
+            "region": [
+                region,
+                (_("Region Code"), 12, "text", name("sales_region_id", "code")),
+                (
+                    _("Parent Region"),
+                    30,
+                    "text",
+                    lambda line: line.sales_region_id.parent_id.display_name or None,
+                ),
+            ],
+            "team": [team, region],
+            "user": [(_("Salesperson"), 25, "text", name("user_id")), team, region],
+        }[level]
+        states = dict(
+            self.env["crm.forecast.line"]
+            ._fields["state"]
+            ._description_selection(self.env)
+        )
+        columns = [
+            *who,
+            (_("Sales Forecast"), 20, "text", lambda line: line.forecast_id.name),
+            (_("Period Start"), 12, "date", lambda line: line.forecast_id.date_from),
+            (_("Period End"), 12, "date", lambda line: line.forecast_id.date_to),
+            (_("Status"), 10, "text", lambda line: states.get(line.state)),
+            (_("Opportunities"), 13, "integer", field("opportunity_count")),
+            (_("Pipeline"), 15, "money", field("amount_pipeline")),
+            (_("Best Case"), 15, "money", field("amount_best_case")),
+            (_("Commit"), 15, "money", field("amount_commit")),
+            (_("Weighted"), 15, "money", field("amount_weighted")),
+            (_("Historical"), 15, "money", field("amount_historical")),
+            (_("Submitted"), 15, "money", field("amount_submitted")),
+            (
+                _("Adjustment"),
+                15,
+                "money",
+                lambda line: line.amount_adjusted if line.is_adjusted else None,
+            ),
+            (
+                _("Adjustment Note"),
+                40,
+                "text",
+                lambda line: line.adjustment_note or None,
+            ),
+            (_("Forecast"), 15, "money", field("amount_forecast")),
+            (_("Won When Frozen"), 15, "money", field("amount_won_frozen")),
+            (_("Won to Date"), 15, "money", field("amount_won_to_date")),
+        ]
+        if closed:
+            columns += [
+                (_("Actual"), 15, "money", when_closed("amount_actual")),
+                (_("Error Pipeline"), 15, "money", when_closed("error_pipeline")),
+                (_("Error Best Case"), 15, "money", when_closed("error_best_case")),
+                (_("Error Commit"), 15, "money", when_closed("error_commit")),
+                (_("Error Weighted"), 15, "money", when_closed("error_weighted")),
+                (
+                    _("Error Historical"),
+                    15,
+                    "money",
+                    when_closed("error_historical"),
+                ),
+                (_("Error Forecast"), 15, "money", when_closed("error_forecast")),
+            ]
+        return columns
+
+    # ------------------------------------------------------------------
+    # Data
+    # ------------------------------------------------------------------
+
+    def _get_lines(self, data, objs):
+        """The lines of the printed forecasts the user may read, in report order,
+        fetched in one query (record rules apply)."""
+        return self.env["crm.forecast.line"].search_fetch(
+            [("forecast_id", "in", objs.ids)], LINE_FIELDS, order=self._line_order
+        )
+
+    # ------------------------------------------------------------------
+    # Rendering
+    # ------------------------------------------------------------------
+
+    def _money_format(self, currency):
+        """Excel number format of ``currency``: grouped thousands, the currency's
+        decimals, its symbol quoted on the side it goes."""
+        decimals = (
+            "." + "0" * currency.decimal_places if currency.decimal_places else ""
+        )
+        symbol = '"{}"'.format(currency.symbol.replace('"', ""))
+        number = f"#,##0{decimals}"
+        if currency.position == "before":
+            return f"{symbol} {number};-{symbol} {number}"
+        return f"{number} {symbol};-{number} {symbol}"
+
+    def generate_xlsx_report(self, workbook, data, objs):
+        lines = self._get_lines(data, objs)
+        closed = any(state == "closed" for state in lines.mapped("state"))
+        header_format = workbook.add_format({"bold": True, "text_wrap": True})
+        date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        integer_format = workbook.add_format({"num_format": "0"})
+        money_formats = {}
+
+        def money_format(currency):
+            if currency not in money_formats:
+                money_formats[currency] = workbook.add_format(
+                    {"num_format": self._money_format(currency)}
+                )
+            return money_formats[currency]
+
+        for level, sheet_name in self._get_levels():
+            sheet = workbook.add_worksheet(sheet_name)
+            columns = self._get_columns(level, closed)
+            for col, (title, width, __, __) in enumerate(columns):
+                sheet.set_column(col, col, width)
+                sheet.write_string(0, col, title, header_format)
+            row = 0
+            for line in lines.filtered(lambda line, level=level: line.level == level):
+                row += 1
+                for col, (__, __, kind, getter) in enumerate(columns):
+                    value = getter(line)
+                    if value is None:
+                        continue
+                    if kind == "money":
+                        sheet.write_number(
+                            row, col, value, money_format(line.currency_id)
+                        )
+                    elif kind == "integer":
+                        sheet.write_number(row, col, value, integer_format)
+                    elif kind == "date":
+                        sheet.write_datetime(row, col, value, date_format)
+                    else:
+                        sheet.write_string(row, col, value)
+            sheet.freeze_panes(1, 0)
+            sheet.autofilter(0, 0, row, len(columns) - 1)
