@@ -17,6 +17,18 @@ FORECAST_METHODS = [
 ]
 
 
+# The figures a computation sets on a line, and a rollup line sums
+LINE_FIGURES = (
+    "opportunity_count",
+    "amount_pipeline",
+    "amount_best_case",
+    "amount_commit",
+    "amount_weighted",
+    "amount_historical",
+    "amount_won_to_date",
+)
+
+
 def period_bounds(company, period_type, day):
     """First and last day of the ``period_type`` period of ``company`` holding
     ``day``. Quarters follow the company's fiscal year."""
@@ -358,13 +370,19 @@ class CrmForecast(models.Model):
         self.env.flush_all()
         now = fields.Datetime.now()
         company = self.company_id
-        adjustments = {
-            line._node_key(): (line.amount_adjusted, line.adjustment_note)
-            for line in self.line_ids.filtered("is_adjusted")
-        }
+        # New lines are inserted beside the old ones (ids above ``last_id``), then
+        # merged into them: a line keeps its id, adjustment and tracked history.
         self.env.cr.execute(
-            SQL("DELETE FROM crm_forecast_line WHERE forecast_id = %s", self.id)
+            SQL(
+                """
+                UPDATE crm_forecast_line SET parent_id = NULL
+                 WHERE forecast_id = %s AND parent_id IS NOT NULL;
+                SELECT COALESCE(max(id), 0) FROM crm_forecast_line;
+                """,
+                self.id,
+            )
         )
+        last_id = self.env.cr.fetchone()[0]
         start, end = self._period_bounds_utc(until=now)
         self.env.cr.execute(
             SQL(
@@ -469,7 +487,8 @@ class CrmForecast(models.Model):
                 now=now,
             )
         )
-        self._insert_rollup_lines(now)
+        self._merge_lines(last_id, ["user"], now)
+        self._insert_rollup_lines(last_id, now)
         self.env.cr.execute(
             SQL(
                 "UPDATE crm_forecast SET date_computed = %s WHERE id = %s",
@@ -478,27 +497,89 @@ class CrmForecast(models.Model):
             )
         )
         self.env.invalidate_all()
-        if adjustments:
-            for line in self.line_ids:
-                if line._node_key() in adjustments:
-                    amount, note = adjustments[line._node_key()]
-                    line.with_context(crm_forecast_no_rollup=True).write(
-                        {"amount_adjusted": amount, "adjustment_note": note}
-                    )
         self._rollup_forecast()
 
-    def _insert_rollup_lines(self, now):
+    def _merge_lines(self, last_id, levels, now):
+        """Merge the lines just inserted (ids above ``last_id``) of ``levels`` into the
+        lines the forecast had: a line of the same salesperson, team, region or
+        company takes the new figures and keeps its id; a new one stays; an old one
+        nobody has any more is deleted, unless a manager adjusted it: it then stays
+        with zero figures, so that no adjustment is ever lost."""
+        figures = (
+            "team_id",
+            "sales_region_id",
+            *LINE_FIGURES,
+        )
+        zero = SQL(", ").join(
+            SQL("%s = 0", SQL.identifier(name)) for name in LINE_FIGURES
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH pairs AS (
+                    SELECT old.id AS old_id, new.id AS new_id
+                      FROM crm_forecast_line new
+                      JOIN crm_forecast_line old
+                        ON old.forecast_id = new.forecast_id
+                       AND old.level = new.level
+                       AND old.id <= %(last_id)s
+                       AND CASE new.level
+                           WHEN 'user' THEN old.user_id = new.user_id
+                           WHEN 'team' THEN old.team_id = new.team_id
+                           WHEN 'region' THEN old.sales_region_id = new.sales_region_id
+                           ELSE TRUE
+                           END
+                     WHERE new.forecast_id = %(forecast)s
+                       AND new.id > %(last_id)s
+                       AND new.level IN %(levels)s
+                ),
+                updated AS (
+                    UPDATE crm_forecast_line old
+                       SET %(assign)s, write_uid = %(uid)s, write_date = %(now)s
+                      FROM pairs JOIN crm_forecast_line new ON new.id = pairs.new_id
+                     WHERE old.id = pairs.old_id
+                 RETURNING old.id
+                ),
+                merged AS (
+                    DELETE FROM crm_forecast_line
+                     WHERE id IN (SELECT new_id FROM pairs)
+                 RETURNING id
+                ),
+                kept AS (
+                    UPDATE crm_forecast_line
+                       SET %(zero)s, write_uid = %(uid)s, write_date = %(now)s
+                     WHERE forecast_id = %(forecast)s AND id <= %(last_id)s
+                       AND level IN %(levels)s AND is_adjusted
+                       AND id NOT IN (SELECT old_id FROM pairs)
+                 RETURNING id
+                ),
+                gone AS (
+                    DELETE FROM crm_forecast_line
+                     WHERE forecast_id = %(forecast)s AND id <= %(last_id)s
+                       AND level IN %(levels)s AND NOT is_adjusted
+                       AND id NOT IN (SELECT old_id FROM pairs)
+                 RETURNING id
+                )
+                SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM merged),
+                       (SELECT count(*) FROM kept), (SELECT count(*) FROM gone)
+                """,
+                last_id=last_id,
+                forecast=self.id,
+                levels=tuple(levels),
+                assign=SQL(", ").join(
+                    SQL("%s = new.%s", SQL.identifier(name), SQL.identifier(name))
+                    for name in figures
+                ),
+                zero=zero,
+                uid=self.env.uid,
+                now=now,
+            )
+        )
+
+    def _insert_rollup_lines(self, last_id, now):
         """Team, region (with every parent) and company lines summing the user lines,
         linked by ``parent_id``: user → team → region → parent regions → company."""
-        amounts = (
-            "opportunity_count",
-            "amount_pipeline",
-            "amount_best_case",
-            "amount_commit",
-            "amount_weighted",
-            "amount_historical",
-            "amount_won_to_date",
-        )
+        amounts = LINE_FIGURES
         columns = SQL(", ").join(SQL.identifier(name) for name in amounts)
         sums = SQL(", ").join(
             SQL("sum(ul.%s)", SQL.identifier(name)) for name in amounts
@@ -564,6 +645,7 @@ class CrmForecast(models.Model):
                 forecast=self.id,
             )
         )
+        self._merge_lines(last_id, ["team", "region", "company"], now)
         # Parents: a line's next level up that exists in this forecast
         self.env.cr.execute(
             SQL(

@@ -10,7 +10,9 @@ class CrmForecastLine(models.Model):
     _description = "Sales Forecast Line"
     _inherit = ["mail.thread"]
     # Levels sort company, region, team, user: top down
-    _order = "forecast_id desc, level, sales_region_id, team_id, user_id, id"
+    _order = (
+        "date_from desc, forecast_id desc, level, sales_region_id, team_id, user_id, id"
+    )
     _check_company_auto = True
     _rec_name = "name"
 
@@ -183,11 +185,3 @@ class CrmForecastLine(models.Model):
     def action_clear_adjustment(self):
         self.write({"is_adjusted": False, "amount_adjusted": 0.0})
         return True
-
-    # ------------------------------------------------------------------
-    # BUSINESS
-    # ------------------------------------------------------------------
-
-    def _node_key(self):
-        self.ensure_one()
-        return (self.level, self.user_id.id, self.team_id.id, self.sales_region_id.id)

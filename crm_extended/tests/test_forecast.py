@@ -314,8 +314,35 @@ class TestForecast(CrmExtendedCase):
         self.assertEqual((team.amount_submitted, team.amount_forecast), (15000, 12000))
 
         ann.with_user(self.manager).action_clear_adjustment()
+
         self.assertEqual(ann.amount_forecast, 6000)
         self.assertEqual(team.amount_submitted, 16000)
+
+    @freeze_time("2027-01-10 09:00:00")
+    def test_recompute_keeps_lines_and_history(self):
+        forecast = self._forecast()
+        forecast.action_compute()
+        lines = forecast.line_ids
+        ann = self._line(forecast, "user", self.seller_a)
+        bob = self._line(forecast, "user", self.seller_b)
+        bob.with_user(self.manager).with_context(tracking_disable=False).write(
+            {"amount_adjusted": 8000, "adjustment_note": "Half of O6"}
+        )
+        self.env.flush_all()
+        self.env.cr.precommit.run()  # tracking is written before commit
+        tracked = bob.message_ids
+        self.assertTrue(tracked)
+        # Bob's opportunity goes to Ann; a third salesperson appears
+        self.o6.user_id = self.seller_a
+        forecast.action_freeze()
+        self.assertEqual(forecast.line_ids, lines, "the same lines, updated")
+        self.assertEqual(ann.amount_pipeline, 17000)
+        self.assertEqual(ann.amount_commit, 14000)
+        # Bob still has his office's line: his adjustment stays, on zero figures
+        self.assertEqual((bob.amount_commit, bob.amount_forecast), (0, 8000))
+        self.assertEqual(bob.message_ids, tracked)
+        team = self._line(forecast, "team", self.team)
+        self.assertEqual((team.amount_submitted, team.amount_forecast), (22000, 22000))
 
     # Freeze, close, jobs -----------------------------------------------
 
@@ -504,3 +531,19 @@ class TestForecast(CrmExtendedCase):
         with self.assertQueryCount(__system__=16):
             forecast.action_compute()
         self.assertEqual(self._line(forecast, "user", seller_c).amount_pipeline, 6000)
+
+    def test_category_follows_stage_changes_only(self):
+        lead = self.o3  # created in Negotiate as commit
+        self.assertEqual(lead.forecast_category, "commit")
+        lead.user_id = self.seller_b
+        lead.team_id = self.team_2
+        self.assertEqual(lead.forecast_category, "commit", "same stage, same choice")
+        lead.stage_id = self.s2
+        self.assertEqual(lead.forecast_category, "best_case", "the new stage's")
+        lead.forecast_category = "omitted"
+        lead.stage_id = self.s2
+        self.assertEqual(lead.forecast_category, "omitted")
+        fresh = self.Lead.create(
+            {"name": "Fresh", "type": "opportunity", "stage_id": self.s2.id}
+        )
+        self.assertEqual(fresh.forecast_category, "best_case")
