@@ -15,3 +15,4 @@ from . import res_partner_category
 from . import crm_stage
 from . import crm_forecast
 from . import crm_forecast_line
+from . import crm_call_outcome

@@ -106,6 +106,14 @@ class ResPartner(models.Model):
     sfa_event_count = fields.Integer(
         string="Customer Work Count", compute="_compute_sfa_event_count"
     )
+    # Telesales
+    call_do_not_call = fields.Boolean(
+        string="Do Not Call",
+        copy=False,
+        tracking=True,
+        help="Never call this contact from a call list: it is left out of new lists "
+        "and its open entries of running lists are skipped.",
+    )
 
     # Contacts follow their commercial entity: they depend on its address, not on its
     # region, so that the field is not recursive (Odoo computes recursive fields one

@@ -9,3 +9,4 @@ from . import test_work_plan
 from . import test_plan_week
 from . import test_plan_week_tour
 from . import test_dataset
+from . import test_call_outcome
