@@ -10,3 +10,4 @@ from . import test_plan_week
 from . import test_plan_week_tour
 from . import test_dataset
 from . import test_call_outcome
+from . import test_call_list
