@@ -460,23 +460,29 @@ class CrmCallListEntry(models.Model):
         """The opportunity of an interested customer: the entry's, else an open one
         of the customer, else a new one for the agent."""
         Lead = self.env["crm.lead"]
-        lead = self.lead_id
+        lead_su = self.lead_id.sudo()
         partner = self.partner_id
-        if not lead and partner:
-            lead = Lead.search(
+        if not lead_su and partner:
+            # The customer's opportunity, whoever owns it: no duplicate for the agent.
+            lead_su = Lead.sudo().search(
                 [
                     ("partner_id", "child_of", partner.commercial_partner_id.id),
                     ("type", "=", "opportunity"),
                     ("stage_id.is_won", "=", False),
+                    ("company_id", "in", [False, self.company_id.id]),
                 ],
                 order="priority desc, id desc",
                 limit=1,
             )
-        if lead:
-            vals = {"type": "opportunity"}
-            if not lead.user_id:
+        if lead_su:
+            vals = {}
+            if lead_su.type != "opportunity":
+                vals["type"] = "opportunity"
+            if not lead_su.user_id:
                 vals["user_id"] = self.env.user.id
-            lead.write(vals)
+            if vals:
+                lead_su.write(vals)
+            lead = lead_su.sudo(False)
         else:
             lead = Lead.create(
                 {

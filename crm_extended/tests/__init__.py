@@ -11,3 +11,4 @@ from . import test_plan_week_tour
 from . import test_dataset
 from . import test_call_outcome
 from . import test_call_list
+from . import test_call_queue
