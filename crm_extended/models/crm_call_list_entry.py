@@ -206,6 +206,12 @@ class CrmCallListEntry(models.Model):
             self.state = "in_progress"
         return call
 
+    def action_dial(self):
+        """Button: open the call and dial it with the built-in tel: provider."""
+        self.ensure_one()
+        self.action_start_call()
+        return {"type": "ir.actions.act_url", "url": self.phone_url, "target": "self"}
+
     def action_release(self):
         """Give reserved entries back to the queue, untouched."""
         self.filtered(lambda e: e.state == "in_progress").write(

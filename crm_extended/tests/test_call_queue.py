@@ -316,3 +316,23 @@ class TestCallListAccess(CallListCase):
                 [("id", "=", call_list.id)]
             )
         )
+
+
+@tagged("post_install", "-at_install")
+class TestCallQueueButtons(CallListCase):
+    def test_next_call_dial_and_entries_buttons(self):
+        call_list = self._running(self._callable(1), agent_ids=self.agent_1.ids)
+        action = call_list.action_open_entries()
+        self.assertEqual(action["res_model"], "crm.call.list.entry")
+        self.assertEqual(action["domain"], [("call_list_id", "=", call_list.id)])
+        Entry = self.Entry.with_user(self.agent_1)
+        action = Entry.action_next_call()
+        entry = call_list.entry_ids
+        self.assertEqual(action["res_id"], entry.id)
+        self.assertEqual(entry.state, "in_progress")
+        dial = entry.with_user(self.agent_1).action_dial()
+        self.assertEqual(dial["url"], f"tel:{entry.phone}")
+        self.assertEqual(entry.phonecall_ids.state, "open")
+        # Nothing due any more: a notification, no error.
+        action = Entry.action_next_call()
+        self.assertEqual(action["tag"], "display_notification")
