@@ -15,3 +15,7 @@ from . import res_partner_category
 from . import crm_stage
 from . import crm_forecast
 from . import crm_forecast_line
+from . import crm_call_outcome
+from . import crm_call_list
+from . import crm_call_list_entry
+from . import crm_phonecall

@@ -106,6 +106,14 @@ class ResPartner(models.Model):
     sfa_event_count = fields.Integer(
         string="Customer Work Count", compute="_compute_sfa_event_count"
     )
+    # Telesales
+    call_do_not_call = fields.Boolean(
+        string="Do Not Call",
+        copy=False,
+        tracking=True,
+        help="Never call this contact from a call list: it is left out of new lists "
+        "and its open entries of running lists are skipped.",
+    )
 
     # Contacts follow their commercial entity: they depend on its address, not on its
     # region, so that the field is not recursive (Odoo computes recursive fields one
@@ -286,11 +294,28 @@ class ResPartner(models.Model):
             self.env.add_to_compute(self._fields["sales_region_id"], contacts)
         if "contact_interval_days" in vals and "contact_interval_manual" not in vals:
             self._contact_interval_mark_manual()
+        if vals.get("call_do_not_call"):
+            self._call_skip_open_entries()
         return res
 
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
+
+    def _call_skip_open_entries(self):
+        """Do-not-call partners (and the contacts of a do-not-call company) are never
+        dialed: their open entries of every call list are skipped, in one write."""
+        entries_su = (
+            self.env["crm.call.list.entry"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "child_of", self.ids),
+                    ("state", "in", ("pending", "callback")),
+                ]
+            )
+        )
+        entries_su.write({"state": "skipped"})
 
     @api.model
     def _sales_region_reassign(self, state_ids, country_ids):

@@ -13,6 +13,22 @@ class ResUsers(models.Model):
         help="Sales regions this user manages as regional manager, sub-regions "
         "included.",
     )
+    # Telesales
+    call_capacity = fields.Integer(
+        string="Calls per Day",
+        default=60,
+        help="How many calls this telesales agent makes in a day; call lists "
+        "distributed by capacity give each agent a share in proportion.",
+    )
+    call_region_ids = fields.Many2many(
+        "crm.sales.region",
+        "crm_call_region_user_rel",
+        "user_id",
+        "region_id",
+        string="Served Regions",
+        help="Sales regions whose customers this telesales agent calls when a call "
+        "list is distributed by region (sub-regions included).",
+    )
 
     def write(self, vals):
         res = super().write(vals)

@@ -11,3 +11,6 @@ from . import test_plan_week_tour
 from . import test_dataset
 from . import test_forecast_accuracy
 from . import test_forecast_reports
+from . import test_call_outcome
+from . import test_call_list
+from . import test_call_queue

@@ -1,0 +1,515 @@
+from datetime import timedelta
+
+import pytz
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+from odoo.addons.crm.models.crm_stage import AVAILABLE_PRIORITIES
+from odoo.addons.phone_validation.tools import phone_validation
+
+OPEN_STATES = ("pending", "callback")
+
+
+class CrmCallListEntry(models.Model):
+    _name = "crm.call.list.entry"
+    _description = "Call List Entry"
+    _order = "priority desc, attempt_count, date_next_attempt, id"
+    _rec_name = "partner_id"
+    _check_company_auto = True
+
+    call_list_id = fields.Many2one(
+        "crm.call.list",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    call_list_state = fields.Selection(
+        related="call_list_id.state", string="List State"
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", index=True, ondelete="cascade"
+    )
+    lead_id = fields.Many2one(
+        "crm.lead",
+        string="Opportunity",
+        index="btree_not_null",
+        ondelete="set null",
+    )
+    phone = fields.Char(help="The number to dial, in E.164.")
+    phone_url = fields.Char(
+        string="Dial", compute="_compute_phone_url", help="Click-to-dial link."
+    )
+    sales_region_id = fields.Many2one(
+        "crm.sales.region", string="Region", index="btree_not_null"
+    )
+    agent_id = fields.Many2one(
+        "res.users", index=True, domain="[('share', '=', False)]"
+    )
+    state = fields.Selection(
+        [
+            ("pending", "To Call"),
+            ("in_progress", "In Call"),
+            ("callback", "Call Back"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("skipped", "Skipped"),
+        ],
+        default="pending",
+        required=True,
+        index=True,
+    )
+    priority = fields.Selection(AVAILABLE_PRIORITIES, default="0")
+    attempt_count = fields.Integer(string="Attempts", default=0)
+    date_next_attempt = fields.Datetime(
+        string="Next Attempt", help="Not to be called before then."
+    )
+    date_last_attempt = fields.Datetime(string="Last Attempt", readonly=True)
+    date_reserved = fields.Datetime(string="Reserved On", readonly=True)
+    outcome_id = fields.Many2one(
+        "crm.call.outcome", string="Last Outcome", ondelete="restrict", readonly=True
+    )
+    note = fields.Text(help="The note of the last call.")
+    phonecall_ids = fields.One2many(
+        "crm.phonecall", "call_list_entry_id", string="Calls"
+    )
+    phonecall_count = fields.Integer(
+        compute="_compute_phonecall_count", string="Call Count"
+    )
+    order_id = fields.Many2one(
+        "sale.order", index="btree_not_null", ondelete="set null"
+    )
+
+    _sql_constraints = [
+        (
+            "partner_uniq",
+            "unique(call_list_id, partner_id)",
+            "A customer appears once per call list.",
+        ),
+        (
+            "lead_uniq",
+            "unique(call_list_id, lead_id)",
+            "An opportunity appears once per call list.",
+        ),
+    ]
+
+    @api.depends("phone")
+    def _compute_phone_url(self):
+        for entry in self:
+            entry.phone_url = f"tel:{entry.phone}" if entry.phone else False
+
+    def _compute_phonecall_count(self):
+        counts = dict(
+            self.env["crm.phonecall"]._read_group(
+                [("call_list_entry_id", "in", self.ids)],
+                ["call_list_entry_id"],
+                ["__count"],
+            )
+        )
+        for entry in self:
+            entry.phonecall_count = counts.get(entry, 0)
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("phone"):
+                vals["phone"] = self._sanitize_phone(
+                    vals["phone"], vals.get("partner_id")
+                )
+            if vals.get("call_list_id") and not vals.get("company_id"):
+                call_list = self.env["crm.call.list"].browse(vals["call_list_id"])
+                vals["company_id"] = call_list.company_id.id
+            if vals.get("partner_id") and "sales_region_id" not in vals:
+                partner = self.env["res.partner"].browse(vals["partner_id"])
+                vals["sales_region_id"] = partner.sales_region_id.id
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("phone"):
+            for entry in self:
+                partner_id = vals.get("partner_id", entry.partner_id.id)
+                super(CrmCallListEntry, entry).write(
+                    {**vals, "phone": self._sanitize_phone(vals["phone"], partner_id)}
+                )
+            return True
+        return super().write(vals)
+
+    @api.model
+    def _sanitize_phone(self, number, partner_id=None):
+        partner = self.env["res.partner"].browse(partner_id)
+        country = (
+            partner.country_id
+            or partner.commercial_partner_id.country_id
+            or self.env.company.country_id
+        )
+        try:
+            return phone_validation.phone_format(
+                number,
+                country.code,
+                country.phone_code,
+                force_format="E164",
+                raise_exception=True,
+            )
+        except UserError as error:
+            raise UserError(
+                _(
+                    "The phone number %(number)s cannot be dialed: %(error)s",
+                    number=number,
+                    error=error,
+                )
+            ) from error
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    @api.model
+    def action_next_call(self):
+        """The "Next call" button of the agent's queue."""
+        entry = self.reserve_next(self.env.user)
+        if not entry:
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "type": "info",
+                    "message": _("No call is due in your running call lists."),
+                },
+            }
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": entry.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    def action_start_call(self):
+        """Open the call record (its start time); logging the outcome closes it and
+        stores the duration."""
+        self.ensure_one()
+        self._check_callable()
+        call = self._open_phonecall()
+        if not call:
+            call = self.env["crm.phonecall"].create(self._phonecall_values())
+        if self.state != "in_progress":
+            self.state = "in_progress"
+        return call
+
+    def action_dial(self):
+        """Button: open the call and dial it with the built-in tel: provider."""
+        self.ensure_one()
+        self.action_start_call()
+        return {"type": "ir.actions.act_url", "url": self.phone_url, "target": "self"}
+
+    def action_release(self):
+        """Give reserved entries back to the queue, untouched."""
+        self.filtered(lambda e: e.state == "in_progress").write(
+            {"state": "pending", "date_reserved": False}
+        )
+        return True
+
+    # ------------------------------------------------------------
+    # BUSINESS: the agent's queue
+    # ------------------------------------------------------------
+
+    @api.model
+    def reserve_next(self, agent):
+        """Reserve and return the next due entry of the agent's running lists, or an
+        empty recordset.
+
+        Due: to call (within the list's calling hours, in the agent's time zone) or a
+        callback, whose next attempt time has come, of a list the agent calls, not
+        of a do-not-call customer nor of a blacklisted number. The first by priority,
+        attempts made, next attempt time. Its row is locked with SKIP LOCKED, so that
+        agents clicking at the same moment never get the same entry: each skips the
+        rows the others are reserving.
+        """
+        agent = self.env["res.users"].browse(int(agent))
+        if agent != self.env.user and not self.env.user.has_group(
+            "sales_team.group_sale_manager"
+        ):
+            raise AccessError(_("You can only take calls from your own queue."))
+        now = fields.Datetime.now()
+        hour = self._local_hour(agent, now)
+        self.env.flush_all()
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT e.id
+                     FROM crm_call_list_entry e
+                     JOIN crm_call_list l ON l.id = e.call_list_id
+                LEFT JOIN res_partner p ON p.id = e.partner_id
+                LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
+                    WHERE l.state = 'running' AND l.active
+                      AND l.company_id IN %(companies)s
+                      AND (e.agent_id = %(agent)s OR (e.agent_id IS NULL AND EXISTS (
+                            SELECT 1 FROM crm_call_list_agent_rel r
+                             WHERE r.call_list_id = l.id AND r.user_id = %(agent)s)))
+                      AND (e.state = 'callback' OR (e.state = 'pending'
+                            AND l.call_hour_from <= %(hour)s
+                            AND %(hour)s < l.call_hour_to))
+                      AND (e.date_next_attempt IS NULL
+                            OR e.date_next_attempt <= %(now)s)
+                      AND NOT COALESCE(p.call_do_not_call, FALSE)
+                      AND NOT COALESCE(cp.call_do_not_call, FALSE)
+                      AND NOT EXISTS (SELECT 1 FROM phone_blacklist b
+                                       WHERE b.active AND b.number = e.phone)
+                 ORDER BY e.priority DESC, e.attempt_count,
+                          e.date_next_attempt NULLS FIRST, e.id
+                    LIMIT 1
+                      FOR UPDATE OF e SKIP LOCKED""",
+                companies=tuple(agent.company_ids.ids) or (0,),
+                agent=agent.id,
+                hour=hour,
+                now=now,
+            )
+        )
+        if not rows:
+            return self.browse()
+        self.env.execute_query(
+            SQL(
+                """UPDATE crm_call_list_entry
+                      SET state = 'in_progress', agent_id = %s, date_reserved = %s,
+                          write_uid = %s, write_date = %s
+                    WHERE id = %s""",
+                agent.id,
+                now,
+                self.env.uid,
+                now,
+                rows[0][0],
+            )
+        )
+        entry = self.browse(rows[0][0])
+        entry.invalidate_recordset(
+            ["state", "agent_id", "date_reserved", "write_uid", "write_date"]
+        )
+        return entry
+
+    # ------------------------------------------------------------
+    # BUSINESS: logging a call
+    # ------------------------------------------------------------
+
+    def action_log_outcome(self, outcome, note=None, callback_at=None):
+        """Log the call of this entry with its outcome and do what the outcome says.
+
+        :param outcome: a ``crm.call.outcome`` record, id or code
+        :param note: what was said; required by some outcomes
+        :param callback_at: when to call back (outcomes that call back), in the future
+        :return: the logged ``crm.phonecall``
+        """
+        self.ensure_one()
+        outcome = self._resolve_outcome(outcome)
+        self._check_callable()
+        if outcome.requires_note and not (note or "").strip():
+            raise UserError(
+                _(
+                    "The outcome %(outcome)s needs a note: say what the customer said.",
+                    outcome=outcome.name,
+                )
+            )
+        now = fields.Datetime.now()
+        if outcome.action == "callback":
+            callback_at = callback_at and fields.Datetime.to_datetime(callback_at)
+            if not callback_at:
+                raise UserError(
+                    _(
+                        "The outcome %(outcome)s needs the time to call back.",
+                        outcome=outcome.name,
+                    )
+                )
+            if callback_at <= now:
+                raise UserError(
+                    _(
+                        "The time to call back, %(time)s, is in the past: choose a "
+                        "time to come.",
+                        time=fields.Datetime.to_string(callback_at),
+                    )
+                )
+        call_list = self.call_list_id
+        attempts = self.attempt_count + 1
+        vals = {
+            "outcome_id": outcome.id,
+            "attempt_count": attempts,
+            "date_last_attempt": now,
+            "date_reserved": False,
+            "note": note or False,
+            "agent_id": self.agent_id.id or self.env.user.id,
+        }
+        if outcome.action == "callback":
+            vals.update(state="callback", date_next_attempt=callback_at)
+        elif outcome.action == "retry":
+            if attempts >= call_list.max_attempts:
+                vals.update(state="failed", date_next_attempt=False)
+            else:
+                vals.update(
+                    state="pending",
+                    date_next_attempt=now
+                    + timedelta(hours=call_list.retry_delay_hours),
+                )
+        elif outcome.action == "wrong_number":
+            vals.update(state="failed", date_next_attempt=False)
+        elif outcome.action == "do_not_call":
+            vals.update(state="skipped", date_next_attempt=False)
+        else:
+            vals.update(state="done", date_next_attempt=False)
+        if outcome.action == "interested":
+            vals["lead_id"] = self._update_opportunity(note).id
+        call = self._log_phonecall(outcome, note, vals.get("lead_id"))
+        self.write(vals)
+        if outcome.action == "do_not_call" and self.partner_id:
+            # Marked as do-not-call: skips its open entries of every list too.
+            partner_su = self.partner_id.sudo()
+            partner_su.call_do_not_call = True
+        return call
+
+    def _resolve_outcome(self, outcome):
+        Outcome = self.env["crm.call.outcome"]
+        if isinstance(outcome, str):
+            found = Outcome.search(
+                [
+                    ("code", "=", outcome),
+                    ("company_id", "in", [False, self.company_id.id]),
+                ],
+                order="company_id",
+                limit=1,
+            )
+        elif isinstance(outcome, int):
+            found = Outcome.browse(outcome).exists()
+        else:
+            found = outcome
+        if not found:
+            raise UserError(_("Choose the outcome of the call."))
+        found.ensure_one()
+        return found
+
+    def _check_callable(self):
+        for entry in self:
+            if entry.call_list_id.state not in ("running", "paused"):
+                raise UserError(
+                    _(
+                        "The call list %(name)s is not running: its entries cannot be "
+                        "called.",
+                        name=entry.call_list_id.name,
+                    )
+                )
+            if entry.state not in ("pending", "in_progress", "callback"):
+                raise UserError(
+                    _(
+                        "The call to %(customer)s is finished (%(state)s).",
+                        customer=entry.partner_id.display_name or entry.phone,
+                        state=dict(self._fields["state"].selection)[entry.state],
+                    )
+                )
+            partner = entry.partner_id
+            if (
+                partner.call_do_not_call
+                or partner.commercial_partner_id.call_do_not_call
+            ):
+                raise UserError(
+                    _(
+                        "%(customer)s does not want to be called.",
+                        customer=partner.display_name,
+                    )
+                )
+
+    def _open_phonecall(self):
+        return self.phonecall_ids.filtered(
+            lambda c: c.state == "open" and c.user_id == self.env.user
+        )[:1]
+
+    def _phonecall_values(self):
+        return {
+            "name": _(
+                "%(list)s: %(customer)s",
+                list=self.call_list_id.name,
+                customer=self.partner_id.display_name or self.phone,
+            ),
+            "call_list_entry_id": self.id,
+            "partner_id": self.partner_id.id,
+            "opportunity_id": self.lead_id.id,
+            "user_id": self.env.user.id,
+            "company_id": self.company_id.id,
+            "partner_phone": self.phone,
+            "direction": "out",
+            "date": fields.Datetime.now(),
+            "state": "open",
+        }
+
+    def _log_phonecall(self, outcome, note, lead_id):
+        """Close the call opened by action_start_call (its duration is the time since
+        it started) or log one without a duration."""
+        call = self._open_phonecall()
+        vals = {
+            "call_outcome_id": outcome.id,
+            "description": note or False,
+            "opportunity_id": lead_id or self.lead_id.id,
+        }
+        if call:
+            call.write(vals)
+            call.write({"state": "done"})
+            return call
+        return self.env["crm.phonecall"].create(
+            {**self._phonecall_values(), **vals, "state": "done", "duration": 0.0}
+        )
+
+    def _update_opportunity(self, note):
+        """The opportunity of an interested customer: the entry's, else an open one
+        of the customer, else a new one for the agent."""
+        Lead = self.env["crm.lead"]
+        lead_su = self.lead_id.sudo()
+        partner = self.partner_id
+        if not lead_su and partner:
+            # The customer's opportunity, whoever owns it: no duplicate for the agent.
+            lead_su = Lead.sudo().search(
+                [
+                    ("partner_id", "child_of", partner.commercial_partner_id.id),
+                    ("type", "=", "opportunity"),
+                    ("stage_id.is_won", "=", False),
+                    ("company_id", "in", [False, self.company_id.id]),
+                ],
+                order="priority desc, id desc",
+                limit=1,
+            )
+        if lead_su:
+            vals = {}
+            if lead_su.type != "opportunity":
+                vals["type"] = "opportunity"
+            if not lead_su.user_id:
+                vals["user_id"] = self.env.user.id
+            if vals:
+                lead_su.write(vals)
+            lead = lead_su.sudo(False)
+        else:
+            lead = Lead.create(
+                {
+                    "name": _(
+                        "%(customer)s (call list %(list)s)",
+                        customer=partner.display_name or self.phone,
+                        list=self.call_list_id.name,
+                    ),
+                    "type": "opportunity",
+                    "partner_id": partner.id,
+                    "phone": self.phone,
+                    "user_id": self.env.user.id,
+                    "company_id": self.company_id.id,
+                    "description": note or False,
+                }
+            )
+        return lead
+
+    @api.model
+    def _local_hour(self, agent, when=None):
+        """Hour of the day (a float) at ``when`` in the agent's time zone."""
+        when = when or fields.Datetime.now()
+        local = pytz.utc.localize(when).astimezone(pytz.timezone(agent.tz or "UTC"))
+        return local.hour + local.minute / 60.0 + (local.second / 3600.0)
