@@ -79,6 +79,7 @@
         "demo/helpdesk_ticket_demo.xml",
         "demo/calendar_event_demo.xml",
         "demo/crm_forecast_demo.xml",
+        "demo/crm_call_list_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [
