@@ -62,6 +62,7 @@
         "reports/crm_forecast_region_templates.xml",
         "wizards/crm_sfa_done_wizard_views.xml",
         "wizards/crm_plan_week_wizard_views.xml",
+        "wizards/crm_call_outcome_wizard_views.xml",
         "views/crm_extended_menus.xml",
     ],
     "demo": [
@@ -78,6 +79,9 @@
         "demo/crm_forecast_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "crm_extended/static/src/js/*.js",
+        ],
         "web.assets_tests": [
             "crm_extended/static/tests/tours/*.js",
         ],
