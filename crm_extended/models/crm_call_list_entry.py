@@ -252,9 +252,9 @@ class CrmCallListEntry(models.Model):
     # ACTIONS
     # ------------------------------------------------------------
 
-    @api.model
     def action_next_call(self):
-        """The "Next call" button of the agent's queue."""
+        """The "Next call" button of the agent's queue (a list header button: called
+        on the selected entries, or none; they play no part)."""
         entry = self.reserve_next(self.env.user)
         if not entry:
             return {
