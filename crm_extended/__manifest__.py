@@ -65,6 +65,7 @@
         "reports/crm_call_list_stats_xlsx_reports.xml",
         "wizards/crm_sfa_done_wizard_views.xml",
         "wizards/crm_plan_week_wizard_views.xml",
+        "wizards/crm_call_outcome_wizard_views.xml",
         "views/crm_extended_menus.xml",
     ],
     "demo": [
@@ -82,6 +83,9 @@
         "demo/crm_call_list_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "crm_extended/static/src/js/*.js",
+        ],
         "web.assets_tests": [
             "crm_extended/static/tests/tours/*.js",
         ],

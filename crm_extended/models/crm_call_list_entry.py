@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytz
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -10,6 +10,7 @@ from odoo.addons.crm.models.crm_stage import AVAILABLE_PRIORITIES
 from odoo.addons.phone_validation.tools import phone_validation
 
 OPEN_STATES = ("pending", "callback")
+HISTORY_LIMIT = 5
 
 
 class CrmCallListEntry(models.Model):
@@ -84,6 +85,29 @@ class CrmCallListEntry(models.Model):
     order_id = fields.Many2one(
         "sale.order", index="btree_not_null", ondelete="set null"
     )
+    # The agent's screen
+    order_state = fields.Selection(related="order_id.state", string="Order Status")
+    partner_phonecall_ids = fields.Many2many(
+        "crm.phonecall",
+        compute="_compute_partner_history",
+        string="Last Calls",
+        help="The last calls with the customer.",
+    )
+    partner_opportunity_ids = fields.Many2many(
+        "crm.lead",
+        compute="_compute_partner_history",
+        string="Open Opportunities",
+        help="The customer's opportunities not won yet.",
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    has_overdue_invoices = fields.Boolean(
+        compute="_compute_overdue_invoices",
+        help="The customer has posted invoices past their due date not fully paid.",
+    )
+    overdue_amount = fields.Monetary(
+        compute="_compute_overdue_invoices",
+        currency_field="currency_id",
+    )
 
     _sql_constraints = [
         (
@@ -113,6 +137,62 @@ class CrmCallListEntry(models.Model):
         )
         for entry in self:
             entry.phonecall_count = counts.get(entry, 0)
+
+    @api.depends("partner_id")
+    def _compute_partner_history(self):
+        # Shown on the form of the entry being called: a bounded search per entry.
+        Call = self.env["crm.phonecall"]
+        Lead = self.env["crm.lead"]
+        for entry in self:
+            customer = entry.partner_id.commercial_partner_id
+            if not customer:
+                entry.partner_phonecall_ids = Call
+                entry.partner_opportunity_ids = Lead
+                continue
+            entry.partner_phonecall_ids = Call.search(
+                [("partner_id", "child_of", customer.id)],
+                order="date desc, id desc",
+                limit=HISTORY_LIMIT,
+            )
+            entry.partner_opportunity_ids = Lead.search(
+                [
+                    ("partner_id", "child_of", customer.id),
+                    ("type", "=", "opportunity"),
+                    ("stage_id.is_won", "=", False),
+                ],
+                order="priority desc, id desc",
+                limit=HISTORY_LIMIT,
+            )
+
+    @api.depends("partner_id", "company_id")
+    def _compute_overdue_invoices(self):
+        customers = self.partner_id.commercial_partner_id
+        overdue = {}
+        if customers:
+            # The agent may not read invoices: only the overdue totals are read.
+            moves_su = self.env["account.move"].sudo()
+            groups = moves_su._read_group(
+                [
+                    ("commercial_partner_id", "in", customers.ids),
+                    ("company_id", "in", self.company_id.ids),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("amount_residual", ">", 0),
+                    ("invoice_date_due", "<", fields.Date.context_today(self)),
+                ],
+                ["commercial_partner_id", "company_id"],
+                ["amount_residual_signed:sum"],
+            )
+            overdue = {
+                (customer.id, company.id): amount
+                for customer, company, amount in groups
+            }
+        for entry in self:
+            amount = overdue.get(
+                (entry.partner_id.commercial_partner_id.id, entry.company_id.id), 0.0
+            )
+            entry.has_overdue_invoices = amount > 0
+            entry.overdue_amount = amount
 
     # ------------------------------------------------------------
     # ORM
@@ -172,9 +252,9 @@ class CrmCallListEntry(models.Model):
     # ACTIONS
     # ------------------------------------------------------------
 
-    @api.model
     def action_next_call(self):
-        """The "Next call" button of the agent's queue."""
+        """The "Next call" button of the agent's queue (a list header button: called
+        on the selected entries, or none; they play no part)."""
         entry = self.reserve_next(self.env.user)
         if not entry:
             return {
@@ -207,10 +287,10 @@ class CrmCallListEntry(models.Model):
         return call
 
     def action_dial(self):
-        """Button: open the call and dial it with the built-in tel: provider."""
+        """Button: open the call and dial it with the company's dialer provider."""
         self.ensure_one()
         self.action_start_call()
-        return {"type": "ir.actions.act_url", "url": self.phone_url, "target": "self"}
+        return self._dial_client_action(self._dial_action())
 
     def action_release(self):
         """Give reserved entries back to the queue, untouched."""
@@ -513,3 +593,235 @@ class CrmCallListEntry(models.Model):
         when = when or fields.Datetime.now()
         local = pytz.utc.localize(when).astimezone(pytz.timezone(agent.tz or "UTC"))
         return local.hour + local.minute / 60.0 + (local.second / 3600.0)
+
+    # ------------------------------------------------------------
+    # ACTIONS: the agent's screen
+    # ------------------------------------------------------------
+
+    def action_call(self):
+        """Button "Call": open the call record (its start time) in a dialog."""
+        self.ensure_one()
+        call = self.action_start_call()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Call"),
+            "res_model": "crm.phonecall",
+            "res_id": call.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+        }
+
+    def action_open_outcome_wizard(self):
+        self.ensure_one()
+        self._check_callable()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Log Outcome"),
+            "res_model": "crm.call.outcome.wizard",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_entry_id": self.id},
+        }
+
+    def action_take_order(self):
+        """Button "Take Order": the quotation of the customer, taken during the call
+        by the agent, linked to the entry and its call. Warns, without blocking,
+        when the customer has overdue invoices."""
+        self.ensure_one()
+        self._check_callable()
+        if not self.partner_id:
+            raise UserError(_("An order needs a customer: this entry has none."))
+        order = self.order_id
+        if not order or order.state == "cancel":
+            order = self._create_order()
+        action = order.get_formview_action()
+        if not self.has_overdue_invoices:
+            return action
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning",
+                "sticky": True,
+                "title": _("Overdue invoices"),
+                "message": _(
+                    "%(customer)s has overdue invoices (%(amount)s): ask about the "
+                    "payment before taking the order.",
+                    customer=self.partner_id.display_name,
+                    amount=self._format_overdue_amount(),
+                ),
+                "next": action,
+            },
+        }
+
+    def action_confirm_order(self):
+        """Button "Confirm Order": confirm the quotation taken during the call and log
+        the call as "order taken"."""
+        self.ensure_one()
+        self._check_callable()
+        order = self.order_id
+        if not order:
+            raise UserError(
+                _(
+                    "Take the order first: %(customer)s has no quotation in this call.",
+                    customer=self.partner_id.display_name,
+                )
+            )
+        if order.state not in ("draft", "sent"):
+            raise UserError(
+                _(
+                    "The order %(order)s cannot be confirmed: it is not a quotation.",
+                    order=order.name,
+                )
+            )
+        if not order.order_line.filtered(lambda line: not line.display_type):
+            raise UserError(
+                _(
+                    "The quotation %(order)s has no products: add what the customer "
+                    "orders.",
+                    order=order.name,
+                )
+            )
+        outcome = self._order_taken_outcome()
+        order.action_confirm()
+        self.action_log_outcome(
+            outcome,
+            note=self.note
+            or _("Order %(order)s confirmed on the phone.", order=order.name),
+        )
+        return self._action_after_outcome()
+
+    # ------------------------------------------------------------
+    # BUSINESS: dialing
+    # ------------------------------------------------------------
+
+    def _dial_action(self):
+        """The action dialing this entry, given by the company's dialer provider.
+
+        Extension point: a VoIP module adds its provider to
+        ``res.company.crm_call_dialer_provider`` (``selection_add``) and a method
+        ``_dial_action_<provider>()`` on this model returning the action that dials
+        (an ``ir.actions.act_url`` or its own client action).
+        """
+        self.ensure_one()
+        provider = self.company_id.crm_call_dialer_provider or "tel"
+        method = getattr(self, f"_dial_action_{provider}", None)
+        if not callable(method):
+            raise UserError(
+                _(
+                    "The dialer %(provider)s is not available: install its module or "
+                    "choose another dialer in the settings.",
+                    provider=provider,
+                )
+            )
+        return method()
+
+    def _dial_action_tel(self):
+        """The built-in provider: a ``tel:`` link, dialed by the computer's
+        softphone or the phone paired with it."""
+        self.ensure_one()
+        if not self.phone_url:
+            raise UserError(
+                _(
+                    "%(customer)s has no number to dial.",
+                    customer=self.partner_id.display_name,
+                )
+            )
+        return {"type": "ir.actions.act_url", "url": self.phone_url, "target": "self"}
+
+    @api.model
+    def _dial_client_action(self, dial_action, next_action=None):
+        """What the web client runs to dial: an URL is opened as is (the web client
+        would take a ``tel:`` URL for a path of the server), then ``next_action``
+        runs; a provider's own action gets ``next_action`` in its params."""
+        if dial_action.get("type") == "ir.actions.act_url":
+            return {
+                "type": "ir.actions.client",
+                "tag": "crm_extended_dial",
+                "params": {"url": dial_action["url"], "next": next_action},
+            }
+        if next_action:
+            dial_action = {
+                **dial_action,
+                "params": {**dial_action.get("params", {}), "next": next_action},
+            }
+        return dial_action
+
+    # ------------------------------------------------------------
+    # BUSINESS: after a call, order taking
+    # ------------------------------------------------------------
+
+    def _form_action(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    def _action_after_outcome(self):
+        """What follows a logged outcome. In auto-dial mode, the agent's next entry is
+        reserved, its call opened and dialed, and its form opened; otherwise
+        nothing (the form shows the logged call)."""
+        if not self.env.user.call_auto_dial:
+            return False
+        entry = self.reserve_next(self.env.user)
+        if not entry:
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "type": "info",
+                    "message": _("No call is due in your running call lists."),
+                    "next": {"type": "ir.actions.act_window_close"},
+                },
+            }
+        entry.action_start_call()
+        return entry._dial_client_action(
+            entry._dial_action(), next_action=entry._form_action()
+        )
+
+    def _order_taken_outcome(self):
+        outcome = self.env["crm.call.outcome"].search(
+            [
+                ("action", "=", "order_taken"),
+                ("company_id", "in", [False, self.company_id.id]),
+            ],
+            order="company_id, sequence, id",
+            limit=1,
+        )
+        if not outcome:
+            raise UserError(
+                _(
+                    "No call outcome records an order taken: ask a sales manager to "
+                    "add one."
+                )
+            )
+        return outcome
+
+    def _create_order(self):
+        self.ensure_one()
+        call = self._open_phonecall() or self.action_start_call()
+        partner = self.partner_id.with_company(self.company_id)
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "pricelist_id": partner.property_product_pricelist.id,
+                "user_id": self.env.user.id,
+                "company_id": self.company_id.id,
+                "opportunity_id": self.lead_id.id,
+                "origin": self.call_list_id.name,
+            }
+        )
+        self.order_id = order
+        call.order_id = order
+        return order
+
+    def _format_overdue_amount(self):
+        self.ensure_one()
+        return tools.format_amount(self.env, self.overdue_amount, self.currency_id)

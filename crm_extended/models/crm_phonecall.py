@@ -16,3 +16,10 @@ class CrmPhonecall(models.Model):
     call_outcome_id = fields.Many2one(
         "crm.call.outcome", string="Outcome", ondelete="restrict", readonly=True
     )
+    order_id = fields.Many2one(
+        "sale.order",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        help="The order taken during the call.",
+    )

@@ -49,6 +49,15 @@ class ResCompany(models.Model):
         default=6,
         help="How many closed forecasts the accuracy figures of the dashboards cover.",
     )
+    # Telesales
+    crm_call_dialer_provider = fields.Selection(
+        [("tel", "Phone link (tel:)")],
+        string="Dialer",
+        default="tel",
+        required=True,
+        help="How the agents' calls are dialed. The phone link hands the number to "
+        "the computer's softphone; a VoIP integration adds its own provider.",
+    )
 
     @api.constrains(
         "crm_forecast_lookback_months",

@@ -25,6 +25,9 @@ class ResConfigSettings(models.TransientModel):
     crm_forecast_accuracy_periods = fields.Integer(
         related="company_id.crm_forecast_accuracy_periods", readonly=False
     )
+    crm_call_dialer_provider = fields.Selection(
+        related="company_id.crm_call_dialer_provider", readonly=False
+    )
     crm_sales_region_count = fields.Integer(
         string="Sales Regions", compute="_compute_crm_sales_region_count"
     )

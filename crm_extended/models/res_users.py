@@ -30,6 +30,20 @@ class ResUsers(models.Model):
         "list is distributed by region (sub-regions included).",
     )
 
+    call_auto_dial = fields.Boolean(
+        string="Auto-dial",
+        help="Once the outcome of a call is logged, the next call of the queue "
+        "opens and is dialed.",
+    )
+
+    @property
+    def SELF_READABLE_FIELDS(self):
+        return super().SELF_READABLE_FIELDS + ["call_auto_dial"]
+
+    @property
+    def SELF_WRITEABLE_FIELDS(self):
+        return super().SELF_WRITEABLE_FIELDS + ["call_auto_dial"]
+
     def write(self, vals):
         res = super().write(vals)
         if "sales_region_managed_ids" in vals:

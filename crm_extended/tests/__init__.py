@@ -15,3 +15,5 @@ from . import test_call_outcome
 from . import test_call_list
 from . import test_call_queue
 from . import test_call_stats
+from . import test_call_agent
+from . import test_telesales_tour

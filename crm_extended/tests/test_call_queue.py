@@ -331,7 +331,9 @@ class TestCallQueueButtons(CallListCase):
         self.assertEqual(action["res_id"], entry.id)
         self.assertEqual(entry.state, "in_progress")
         dial = entry.with_user(self.agent_1).action_dial()
-        self.assertEqual(dial["url"], f"tel:{entry.phone}")
+        # The tel: URL opened as is by the web client (act_url would prefix "/").
+        self.assertEqual(dial["tag"], "crm_extended_dial")
+        self.assertEqual(dial["params"]["url"], f"tel:{entry.phone}")
         self.assertEqual(entry.phonecall_ids.state, "open")
         # Nothing due any more: a notification, no error.
         action = Entry.action_next_call()

@@ -1,2 +1,3 @@
 from . import crm_sfa_done_wizard
 from . import crm_plan_week_wizard
+from . import crm_call_outcome_wizard

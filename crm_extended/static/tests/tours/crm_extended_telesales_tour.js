@@ -1,0 +1,88 @@
+import {registry} from "@web/core/registry";
+import {stepUtils} from "@web_tour/tour_service/tour_utils";
+
+// Names shared with crm_extended/tests/test_telesales_tour.py, which builds the running
+// call list in setUp and checks the database once the tour is done.
+const CUSTOMER = "Tour Telesales Garnet";
+const PRODUCT = "Tour Telesales Headset";
+
+registry.category("web_tour.tours").add("crm_extended_telesales_tour", {
+  url: "/odoo",
+  steps: () => [
+    // CRM > Telesales > My Call Queue: take the next call
+    ...stepUtils.goToAppSteps("crm.crm_menu_root", "Open the CRM app"),
+    {
+      content: "Open the Telesales menu",
+      trigger: 'button[data-menu-xmlid="crm_extended.crm_call_list_menu_root"]',
+      run: "click",
+    },
+    {
+      content: "Open My Call Queue",
+      trigger: 'a[data-menu-xmlid="crm_extended.crm_call_list_entry_menu_my_queue"]',
+      run: "click",
+    },
+    {
+      content: "Take the next call",
+      trigger: "button[name=action_next_call]",
+      run: "click",
+    },
+    {
+      content: "The agent's screen shows the customer to call",
+      trigger: `.o_form_view .o_field_widget[name=partner_id]:contains(${CUSTOMER})`,
+    },
+    {
+      content: "The number is a click-to-dial link",
+      trigger: '.o_form_view .o_field_widget[name=phone] a[href^="tel:"]',
+    },
+    // Take the order: the quotation of the customer opens
+    {
+      content: "Take the order",
+      trigger: ".o_form_view .o_form_statusbar button[name=action_take_order]",
+      run: "click",
+    },
+    {
+      content: "The quotation of the customer opens",
+      trigger: `.o_form_view .o_field_widget[name=partner_id] input:value(${CUSTOMER})`,
+    },
+    {
+      content: "Add a product line",
+      trigger: ".o_field_widget[name=order_line] .o_field_x2many_list_row_add a",
+      run: "click",
+    },
+    {
+      content: "Choose the product",
+      trigger: ".o_field_widget[name=order_line] div[name=product_template_id] input",
+      run: `edit ${PRODUCT}`,
+    },
+    {
+      content: "Pick it in the dropdown",
+      trigger: `ul.ui-autocomplete a:contains(${PRODUCT})`,
+      run: "click",
+    },
+    {
+      content: "The line has the product",
+      trigger: `.o_field_widget[name=order_line] .o_data_row:contains(${PRODUCT})`,
+    },
+    ...stepUtils.saveForm(),
+    // Back on the agent's screen: confirm the order
+    {
+      content: "Back to the call",
+      trigger: `.o_breadcrumb .breadcrumb-item a:contains(${CUSTOMER})`,
+      run: "click",
+    },
+    {
+      content: "Confirm the order",
+      trigger: ".o_form_view .o_form_statusbar button[name=action_confirm_order]",
+      run: "click",
+    },
+    {
+      content: "The call is done",
+      trigger:
+        ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains(Done)",
+    },
+    {
+      content: "Its outcome is the order taken",
+      trigger: ".o_form_view .o_field_widget[name=outcome_id]:contains(Order Taken)",
+    },
+  ],
+});
