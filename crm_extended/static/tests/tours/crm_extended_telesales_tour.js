@@ -60,8 +60,14 @@ registry.category("web_tour.tours").add("crm_extended_telesales_tour", {
       run: "click",
     },
     {
-      content: "The line has the product",
-      trigger: `.o_field_widget[name=order_line] .o_data_row:contains(${PRODUCT})`,
+      // The row may still be in edit mode (the name is then an input's value)
+      content: "The line has the product and its price",
+      trigger: `.o_field_widget[name=order_line] .o_data_row:contains(${PRODUCT}), .o_field_widget[name=order_line] .o_data_row:has(input:value(${PRODUCT}))`,
+    },
+    {
+      content: "Leave the line",
+      trigger: ".o_form_view .o_field_widget[name=partner_id]",
+      run: "click",
     },
     ...stepUtils.saveForm(),
     // Back on the agent's screen: confirm the order
