@@ -195,7 +195,7 @@ class ForecastCompute(Operation):
     def _orm_work(self, env, ctx):
         """The teams the ORM loop goes through, and the opportunities it reads for
         each: the team's closed in the win-rate window, its members' of the quarter
-        (None: those left after the teams)."""
+        (None: those left after the teams, read only by the full loop)."""
         teams = env["crm.team"].search(
             [("company_id", "in", [ctx["company"].id, False])], order="id"
         )
@@ -235,7 +235,8 @@ class ForecastCompute(Operation):
             team.id: closed.get(team.id, 0) + opened.get(team.id, 0) for team in teams
         }
         work[None] = sum(closed.values()) + sum(opened.values()) - sum(work.values())
-        return teams.ids, work
+        # The teams with opportunities first: the sample is taken among them.
+        return sorted(teams.ids, key=lambda team_id: not work[team_id]), work
 
     def orm_factor(self, ctx, sample):
         sampled = sum(ctx["work"][team_id] for team_id in ctx["teams"][:sample])
