@@ -267,6 +267,10 @@ class ForecastCompute(Operation):
         return _answer(env.cr.fetchall())
 
     def sql_floor(self, env, ctx):
+        # No JIT compilation: PostgreSQL overestimates the query (crm_stage is never
+        # analyzed) and compiles it for longer than it runs; a floor is the best
+        # hand-written SQL.
+        env.cr.execute("SET LOCAL jit = off")
         # Win rate of a stage in a scope (a team, or the whole company): the closed
         # opportunities won, over those won or lost at that stage or a later one.
         # A team with fewer closed opportunities than the minimum, or without any
