@@ -441,13 +441,6 @@ class CrmForecast(models.Model):
                      WHERE m.active
                        AND (t.company_id = %(company)s OR t.company_id IS NULL)
                 )
-                INSERT INTO crm_forecast_line (
-                    forecast_id, company_id, period_type, date_from, date_to, state,
-                    level, user_id, team_id, sales_region_id, opportunity_count,
-                    amount_pipeline, amount_best_case, amount_commit,
-                    amount_weighted, amount_historical, amount_won_to_date,
-                    amount_submitted, amount_forecast, is_adjusted,
-                    create_uid, create_date, write_uid, write_date)
                 SELECT %(forecast)s, %(company)s, %(period_type)s, %(date_from)s,
                        %(date_to)s, 'draft', 'user', p.user_id, t.id,
                        t.sales_region_id, COALESCE(pu.n, 0),
@@ -482,6 +475,25 @@ class CrmForecast(models.Model):
                 now=now,
             )
         )
+        # Selected, then inserted: PostgreSQL scans the opportunities with parallel
+        # workers for a SELECT, never for an INSERT ... SELECT.
+        rows = self.env.cr.fetchall()
+        if rows:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    INSERT INTO crm_forecast_line (
+                        forecast_id, company_id, period_type, date_from, date_to,
+                        state, level, user_id, team_id, sales_region_id,
+                        opportunity_count, amount_pipeline, amount_best_case,
+                        amount_commit, amount_weighted, amount_historical,
+                        amount_won_to_date, amount_submitted, amount_forecast,
+                        is_adjusted, create_uid, create_date, write_uid, write_date)
+                    VALUES %s
+                    """,
+                    SQL(", ").join(SQL("%s", row) for row in rows),
+                )
+            )
         self._insert_rollup_lines(now)
         self.env.cr.execute(
             SQL(
