@@ -78,6 +78,12 @@ class Operation:
     def same(self, a, b):
         return a == b
 
+    def orm_factor(self, ctx, sample):
+        """How many times the work of the ORM loop's ``sample`` the whole work is:
+        its time and queries are multiplied by this. By default ``size / sample``;
+        an operation whose sample is not counted in the unit of its size says."""
+        return self.size / sample
+
     def same_sample(self, full, partial):
         """Whether the ORM loop's answer on its sample agrees with the full answer."""
         return self.same(full, partial)
@@ -173,7 +179,7 @@ def run_operation(env, operation, runs):
         user_env, lambda: operation.orm_loop(user_env, ctx, sample), operation.orm_runs
     )
     if sample:
-        factor = operation.size / sample
+        factor = operation.orm_factor(ctx, sample)
         t_orm.cold *= factor
         t_orm.median *= factor
         t_orm.runs = [t * factor for t in t_orm.runs]

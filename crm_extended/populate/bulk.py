@@ -132,6 +132,17 @@ CADENCE_TAGS = [
 ]
 CADENCE_DEFAULT_BELOW = 45
 CADENCE_FACTOR = 1.3
+# Forecast categories salespeople set on their open opportunities, on top of what the
+# stage gives: (category, share in the first open stage, share in the last one),
+# in between by the stage's rank; the others keep their stage's category. Drawn from
+# a generator of their own, so that the rest of the dataset does not change with them.
+FORECAST_CHOICES = [
+    ("omitted", 0.04, 0.03),
+    ("commit", 0.04, 0.35),
+    ("best_case", 0.1, 0.3),
+]
+# Categories by rank: a salesperson's choice never lowers the stage's (except omitted).
+FORECAST_RANK = {"omitted": 0, "pipeline": 1, "best_case": 2, "commit": 3}
 
 
 class DatasetError(Exception):
@@ -168,6 +179,7 @@ def generate(env, size="S", seed=42, today=None, country=None):
         "regions, offices, salespeople, products", sizes["users"], start
     )
     world["day0"] = today - timedelta(days=DAYS)
+    world["seed"] = seed
     world["partners"] = _make_partners(env, world, sizes["partners"], rng)
     start = timer.stage("partners", sizes["partners"], start)
     world["leads"] = _make_leads(env, world, sizes["leads"], rng)
@@ -536,6 +548,32 @@ def _make_partners(env, world, count, rng):
 # ----------------------------------------------------------------------------
 
 
+def _forecast_category_picker(seed, open_stages):
+    """``pick(stage)``: the forecast category of an open opportunity in ``stage``:
+    the stage's (as ``crm.lead._compute_forecast_category`` sets it), or the one its
+    salesperson chose instead (see ``FORECAST_CHOICES``)."""
+    rng = random.Random(f"forecast-category-{seed}")
+    last = max(len(open_stages) - 1, 1)
+    rank = {stage.id: n / last for n, stage in enumerate(open_stages)}
+
+    def pick(stage):
+        default = stage.forecast_category or "pipeline"
+        draw = rng.random()
+        for category, first_share, last_share in FORECAST_CHOICES:
+            share = first_share + (last_share - first_share) * rank[stage.id]
+            if draw < share:
+                if (
+                    category == "omitted"
+                    or FORECAST_RANK[category] > FORECAST_RANK[default]
+                ):
+                    return category
+                return default
+            draw -= share
+        return default
+
+    return pick
+
+
 def _make_leads(env, world, count, rng):
     Lead = env["crm.lead"]
     stages = env["crm.stage"].search([], order="sequence, id")
@@ -567,6 +605,7 @@ def _make_leads(env, world, count, rng):
             templates[("lost", stage.id, reason.id)] = lost
     env.flush_all()
 
+    pick_category = _forecast_category_picker(world["seed"], open_stages)
     partner_pick = _skewed_picker(rng, world["partners"], exponent=0.7)
     lost_weights = [1.0 / (n + 1) for n in range(len(open_stages))]
     user_pick = _skewed_picker(rng, world["users"], exponent=0.5)
@@ -594,6 +633,10 @@ def _make_leads(env, world, count, rng):
             key = ("open", rng.choice(open_stages).id)
             closed = None
         template = templates[key]
+        # Won and lost leads keep their stage's category, as the templates have it.
+        category = template.forecast_category
+        if not closed:
+            category = pick_category(template.stage_id)
         revenue = round(rng.lognormvariate(8.5, 1.0), -1)
         probability = template.probability
         stage_update = closed or created + timedelta(days=int(rng.random() * age))
@@ -623,6 +666,7 @@ def _make_leads(env, world, count, rng):
                 (closed.date() if closed else created.date()) + timedelta(days=30),
                 0,
                 (closed - created).days if closed else None,
+                category,
             )
         )
     variables = {
@@ -649,6 +693,7 @@ def _make_leads(env, world, count, rng):
         "date_deadline": "date",
         "day_open": "float8",
         "day_close": "float8",
+        "forecast_category": "varchar",
     }
     lead_ids = []
     for template_id, rows in sorted(by_template.items()):

@@ -7,6 +7,7 @@ Returns a list of mismatches (empty when the dataset is sound).
 """
 
 import random
+from contextlib import closing
 
 from odoo.tools import SQL, float_compare
 
@@ -129,6 +130,44 @@ def recompute_mismatches(records, field_names):
                 )
     # Leave the stored values as they were: this is a check, not a repair.
     env.invalidate_all()
+    return problems
+
+
+def forecast_category_mismatches(leads):
+    """The forecast category of ``leads``, read through the ORM, against what the
+    ORM computes from their stage: won and lost opportunities have their stage's
+    category; an open one has its stage's or one its salesperson chose (any key of
+    the selection, never empty)."""
+    if not leads:
+        return []
+    env = leads.env
+    field = leads._fields["forecast_category"]
+    keys = set(field.get_values(env))
+    stored = {lead.id: lead.forecast_category for lead in leads}
+    closed = {lead.id for lead in leads if not lead.active or lead.stage_id.is_won}
+    # Recomputed in a savepoint rolled back: a check, not a repair.
+    with closing(env.cr.savepoint()):
+        env.add_to_compute(field, leads)
+        leads._recompute_recordset(["forecast_category"])
+        fresh = {lead.id: lead.forecast_category for lead in leads}
+        env.flush_all()
+    env.invalidate_all()
+    problems = []
+    for lead in leads:
+        value = stored[lead.id]
+        if value not in keys:
+            problems.append(f"crm.lead({lead.id}).forecast_category: {value!r}")
+        elif lead.forecast_category_stage_id != lead.stage_id:
+            # The stage that set the category is the lead's own, as the ORM keeps it
+            problems.append(
+                f"crm.lead({lead.id}).forecast_category_stage_id: "
+                f"{lead.forecast_category_stage_id.id}, stage {lead.stage_id.id}"
+            )
+        elif lead.id in closed and value != fresh[lead.id]:
+            problems.append(
+                f"crm.lead({lead.id}).forecast_category: stored {value!r}, "
+                f"computed {fresh[lead.id]!r} (closed)"
+            )
     return problems
 
 
@@ -310,4 +349,11 @@ def check(env, sample=200, seed=1, partner_ids=None):
             domain.append((field, "in", list(partner_ids)))
         records = _sample(env, model, sample, rng, domain)
         problems += recompute_mismatches(records, field_names)
+    if "forecast_category" in env["crm.lead"]._fields:
+        domain = [("type", "=", "opportunity")]
+        if partner_ids is not None:
+            domain.append(("partner_id", "in", list(partner_ids)))
+        problems += forecast_category_mismatches(
+            _sample(env, "crm.lead", sample, rng, domain)
+        )
     return problems

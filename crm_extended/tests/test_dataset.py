@@ -73,6 +73,7 @@ class TestDataset(TransactionCase):
                     lead.stage_id.name,
                     lead.active,
                     lead.create_date,
+                    lead.forecast_category,
                 )
                 for lead in leads
             ],
@@ -159,6 +160,30 @@ class TestDataset(TransactionCase):
         for lead in leads:
             self.assertEqual(lead.sales_region_id, lead.team_id.sales_region_id)
             self.assertEqual(lead.city, lead.partner_id.city)
+
+    def test_forecast_categories(self):
+        """Won and lost opportunities have their stage's forecast category; some
+        open ones were moved by their salesperson, never below their stage's
+        category except to omit them."""
+        Lead = self.env["crm.lead"].with_context(active_test=False)
+        leads = Lead.search([("partner_id.country_id", "=", self.country.id)])
+        rank = bulk.FORECAST_RANK
+        closed = leads.filtered(lambda lead: not lead.active or lead.stage_id.is_won)
+        for lead in closed:
+            self.assertEqual(
+                lead.forecast_category, lead.stage_id.forecast_category or "pipeline"
+            )
+        chosen = self.env["crm.lead"]
+        for lead in leads - closed:
+            default = lead.stage_id.forecast_category or "pipeline"
+            if lead.forecast_category != default:
+                chosen |= lead
+                self.assertTrue(
+                    lead.forecast_category == "omitted"
+                    or rank[lead.forecast_category] > rank[default]
+                )
+        self.assertTrue(chosen, "salespeople set the category of some")
+        self.assertLess(len(chosen), len(leads - closed) / 2, "most keep the stage's")
 
     def test_orders_and_names(self):
         orders = self.env["sale.order"].search(
