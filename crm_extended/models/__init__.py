@@ -22,3 +22,5 @@ from . import crm_phonecall
 from . import crm_bonus_plan
 from . import crm_bonus_plan_kpi
 from . import crm_bonus_plan_level
+from . import crm_bonus_target
+from . import crm_bonus_target_line

@@ -161,3 +161,133 @@ class TestBonusPlan(BonusCase):
             .with_user(self.sales_manager)
             .search([("id", "=", plan.id)])
         )
+
+
+@tagged("post_install", "-at_install")
+class TestBonusTarget(BonusCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.plan = cls._plan()
+        cls.plan.action_approve()
+        cls.seller_a = new_test_user(
+            cls.env,
+            "crmx_bt_a",
+            groups="sales_team.group_sale_salesman",
+            name="Ann Target",
+            company_id=cls.company_b.id,
+            company_ids=[Command.set(cls.company_b.ids)],
+        )
+        cls.seller_b = new_test_user(
+            cls.env,
+            "crmx_bt_b",
+            groups="sales_team.group_sale_salesman",
+            name="Bob Target",
+            company_id=cls.company_b.id,
+            company_ids=[Command.set(cls.company_b.ids)],
+        )
+        cls.team = cls.env["crm.team"].create(
+            {
+                "name": "Target Office",
+                "company_id": cls.company_b.id,
+                "member_ids": [Command.set((cls.seller_a | cls.seller_b).ids)],
+            }
+        )
+        cls.Target = cls.env["crm.bonus.target"].with_company(cls.company_b)
+
+    def _target(self, user, day=date(2025, 2, 14), sales=10000, **vals):
+        return self.Target.create(
+            {
+                "plan_id": self.plan.id,
+                "user_id": user.id,
+                "date_from": day,
+                "amount_on_target": 1000,
+                "line_ids": [
+                    Command.create({"kpi_type": "confirmed_sales", "target": sales})
+                ],
+                **vals,
+            }
+        )
+
+    def test_period_and_lines(self):
+        target = self._target(self.seller_a)
+        self.assertEqual(target.date_from, date(2025, 2, 1))
+        self.assertEqual(target.date_to, date(2025, 2, 28))
+        # every KPI of the plan gets a target line (0 until set)
+        self.assertEqual(
+            {line.kpi_type: line.target for line in target.line_ids},
+            {"confirmed_sales": 10000, "visits_done": 0},
+        )
+
+    def test_bad_input(self):
+        self._target(self.seller_a)
+        with self.assertRefused(ValidationError, "cannot overlap"):
+            self._target(self.seller_a, day=date(2025, 2, 1))
+        with self.assertRefused(ValidationError, "cannot be negative"):
+            self._target(self.seller_b, sales=-5)
+        with self.assertRefused(ValidationError, "outside the validity"):
+            self._target(self.seller_b, day=date(2024, 12, 1))
+        self.assertEqual(
+            self.Target.search_count([("user_id", "=", self.seller_b.id)]), 0
+        )
+        self.assertEqual(
+            self.Target.search_count([("user_id", "=", self.seller_a.id)]), 1
+        )
+
+    def test_team_split(self):
+        targets = self.Target.create(
+            {
+                "plan_id": self.plan.id,
+                "team_id": self.team.id,
+                "date_from": date(2025, 3, 1),
+                "amount_on_target": 3000,
+                "line_ids": [
+                    Command.create({"kpi_type": "confirmed_sales", "target": 50000}),
+                    Command.create({"kpi_type": "visits_done", "target": 40}),
+                ],
+            }
+        )
+        self.assertEqual(targets.user_id, self.seller_a | self.seller_b)
+        for target in targets:
+            self.assertEqual(target.team_id, self.team)
+            self.assertEqual(target.amount_on_target, 1500)
+            self.assertEqual(
+                {line.kpi_type: line.target for line in target.line_ids},
+                {"confirmed_sales": 25000, "visits_done": 20},
+            )
+
+    def test_generate_next(self):
+        targets = self._target(self.seller_a) | self._target(
+            self.seller_b, day=date(2025, 3, 1)
+        )
+        # Bob already has March: only Ann's is created
+        action = targets[0].action_generate_next()
+        new = self.Target.search(action["domain"])
+        self.assertEqual(new.user_id, self.seller_a)
+        self.assertEqual(new.date_from, date(2025, 3, 1))
+        self.assertEqual(new.amount_on_target, 1000)
+        self.assertEqual(
+            new.line_ids.filtered(
+                lambda line: line.kpi_type == "confirmed_sales"
+            ).target,
+            10000,
+        )
+        # after a replacement, April's targets follow the new plan
+        new_plan = self.plan.action_replace(date(2025, 4, 1))
+        new_plan.action_approve()
+        action = targets[1].action_generate_next()
+        april = self.Target.search(action["domain"])
+        self.assertEqual(april.plan_id, new_plan)
+        self.assertEqual(april.date_from, date(2025, 4, 1))
+
+    def test_access(self):
+        own = self._target(self.seller_a)
+        other = self._target(self.seller_b)
+        Target = self.env["crm.bonus.target"].with_user(self.seller_a)
+        self.assertEqual(Target.search([]), own)
+        with self.assertRefused(AccessError, ""):
+            other.with_user(self.seller_a).read(["amount_on_target"])
+        with self.assertRefused(AccessError, ""):
+            own.with_user(self.seller_a).amount_on_target = 5000
+        manager_targets = self.env["crm.bonus.target"].with_user(self.bonus_manager)
+        self.assertEqual(manager_targets.search([]), own | other)
