@@ -19,6 +19,9 @@ class CrmBonusPlanKpi(models.Model):
     weight = fields.Float(string="Weight (%)", required=True)
     product_ids = fields.Many2many(
         "product.product",
+        "crm_bonus_plan_kpi_product_rel",
+        "kpi_id",
+        "product_id",
         string="Products",
         check_company=True,
         help="Sales, revenue and margin of these products only (with the categories: "
@@ -26,6 +29,9 @@ class CrmBonusPlanKpi(models.Model):
     )
     product_categ_ids = fields.Many2many(
         "product.category",
+        "crm_bonus_plan_kpi_categ_rel",
+        "kpi_id",
+        "categ_id",
         string="Product Categories",
         help="Sales, revenue and margin of products in these categories or their "
         "sub-categories only.",

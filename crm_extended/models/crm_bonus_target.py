@@ -264,3 +264,21 @@ class CrmBonusTarget(models.Model):
             "view_mode": "list,form",
             "domain": [("id", "in", new_targets.ids)],
         }
+
+    def action_create_statements(self):
+        """A draft statement for each target that has none (cancelled ones aside),
+        computed at once."""
+        have = self.env["crm.bonus.statement"].search(
+            [("target_id", "in", self.ids), ("state", "!=", "cancelled")]
+        )
+        statements = self.env["crm.bonus.statement"].create(
+            [{"target_id": target.id} for target in self - have.target_id]
+        )
+        statements._compute_statements(statements)
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Bonus Statements"),
+            "res_model": "crm.bonus.statement",
+            "view_mode": "list,form",
+            "domain": [("id", "in", (statements | have).ids)],
+        }

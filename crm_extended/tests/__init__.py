@@ -15,3 +15,4 @@ from . import test_call_outcome
 from . import test_call_list
 from . import test_call_queue
 from . import test_bonus_plan
+from . import test_bonus_statement
