@@ -19,3 +19,11 @@ from . import crm_call_outcome
 from . import crm_call_list
 from . import crm_call_list_entry
 from . import crm_phonecall
+from . import crm_bonus_plan
+from . import crm_bonus_plan_kpi
+from . import crm_bonus_plan_level
+from . import crm_bonus_target
+from . import crm_bonus_target_line
+from . import crm_bonus_statement
+from . import crm_bonus_statement_kpi
+from . import crm_bonus_statement_line

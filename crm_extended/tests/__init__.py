@@ -17,3 +17,5 @@ from . import test_call_queue
 from . import test_call_stats
 from . import test_call_agent
 from . import test_telesales_tour
+from . import test_bonus_plan
+from . import test_bonus_statement

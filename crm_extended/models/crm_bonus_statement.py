@@ -1,0 +1,757 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from .crm_bonus_plan import KPI_TYPES, MONEY_KPIS
+
+STATEMENT_STATES = [
+    ("draft", "Draft"),
+    ("to_approve", "To Approve"),
+    ("approved", "Approved"),
+    ("posted", "Posted"),
+    ("paid", "Paid"),
+    ("cancelled", "Cancelled"),
+]
+# States whose figures may still be computed again
+OPEN_STATES = ("draft", "to_approve")
+
+# The columns each achievement query returns, in this order, for the statement lines
+LINE_COLUMNS = (
+    "statement_id",
+    "statement_kpi_id",
+    "date",
+    "amount",
+    "order_id",
+    "invoice_id",
+    "partial_id",
+    "payment_move_id",
+    "event_id",
+    "phonecall_id",
+    "partner_id",
+)
+
+
+class CrmBonusStatement(models.Model):
+    _name = "crm.bonus.statement"
+    _description = "Bonus Statement"
+    _inherit = ["mail.thread"]
+    _order = "date_from desc, user_id, id desc"
+    _check_company_auto = True
+
+    # Fields an approved, posted, paid or cancelled statement keeps as they are
+    _FROZEN = {
+        "target_id",
+        "kpi_ids",
+        "line_ids",
+        "amount_on_target",
+        "attainment",
+        "payout_factor",
+        "amount_payout",
+        "date_computed",
+    }
+
+    name = fields.Char(related="target_id.name", store=True)
+    target_id = fields.Many2one(
+        "crm.bonus.target",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+    )
+    user_id = fields.Many2one(
+        related="target_id.user_id", string="Salesperson", store=True, index=True
+    )
+    plan_id = fields.Many2one(related="target_id.plan_id", store=True, index=True)
+    company_id = fields.Many2one(
+        related="target_id.company_id", store=True, index=True, precompute=True
+    )
+    currency_id = fields.Many2one(related="plan_id.currency_id", store=True)
+    date_from = fields.Date(related="target_id.date_from", store=True)
+    date_to = fields.Date(related="target_id.date_to", store=True)
+    state = fields.Selection(
+        STATEMENT_STATES,
+        default="draft",
+        required=True,
+        tracking=True,
+        copy=False,
+        index=True,
+    )
+    kpi_ids = fields.One2many("crm.bonus.statement.kpi", "statement_id", string="KPIs")
+    line_ids = fields.One2many(
+        "crm.bonus.statement.line", "statement_id", string="Source Lines"
+    )
+    amount_on_target = fields.Monetary(
+        string="On-Target Bonus",
+        readonly=True,
+        help="The target's on-target bonus when the statement was last computed.",
+    )
+    attainment = fields.Float(
+        string="Attainment (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Sum of the KPIs' attainments weighted by the plan.",
+    )
+    payout_factor = fields.Float(
+        string="Payout Factor (%)", readonly=True, aggregator="avg"
+    )
+    amount_payout = fields.Monetary(string="Payout", readonly=True, tracking=True)
+    move_id = fields.Many2one(
+        "account.move", string="Accrual Entry", readonly=True, copy=False
+    )
+    date_computed = fields.Datetime(string="Computed On", readonly=True, copy=False)
+    date_approved = fields.Datetime(string="Approved On", readonly=True, copy=False)
+    approved_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    # Source documents, for the smart buttons
+    order_count = fields.Integer(compute="_compute_source_counts")
+    invoice_count = fields.Integer(compute="_compute_source_counts")
+    payment_count = fields.Integer(compute="_compute_source_counts")
+    event_count = fields.Integer(compute="_compute_source_counts")
+    phonecall_count = fields.Integer(compute="_compute_source_counts")
+
+    @api.depends("line_ids")
+    def _compute_source_counts(self):
+        counts = {
+            statement: (orders, invoices, payments, events, calls)
+            for statement, orders, invoices, payments, events, calls in self.env[
+                "crm.bonus.statement.line"
+            ]._read_group(
+                [("statement_id", "in", self.ids)],
+                ["statement_id"],
+                [
+                    "order_id:count_distinct",
+                    "invoice_id:count_distinct",
+                    "payment_move_id:count_distinct",
+                    "event_id:count_distinct",
+                    "phonecall_id:count_distinct",
+                ],
+            )
+        }
+        for statement in self:
+            (
+                statement.order_count,
+                statement.invoice_count,
+                statement.payment_count,
+                statement.event_count,
+                statement.phonecall_count,
+            ) = counts.get(statement, (0, 0, 0, 0, 0))
+
+    @api.constrains("target_id", "state")
+    def _check_one_per_target(self):
+        others = self.search(
+            [
+                ("target_id", "in", self.target_id.ids),
+                ("state", "!=", "cancelled"),
+            ]
+        )
+        for statement in self.filtered(lambda s: s.state != "cancelled"):
+            if (
+                len(
+                    others.filtered(lambda s, st=statement: s.target_id == st.target_id)
+                )
+                > 1
+            ):
+                raise ValidationError(
+                    _(
+                        "%(target)s already has a bonus statement: cancel it before "
+                        "making a new one.",
+                        target=statement.target_id.name,
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        statements = super().create(vals_list)
+        # A KPI line per KPI of the plan, with its weight and the target's target
+        kpi_vals = []
+        for statement in statements:
+            targets = {
+                line.kpi_type: line.target for line in statement.target_id.line_ids
+            }
+            statement.amount_on_target = statement.target_id.amount_on_target
+            kpi_vals += [
+                {
+                    "statement_id": statement.id,
+                    "plan_kpi_id": kpi.id,
+                    "kpi_type": kpi.kpi_type,
+                    "weight": kpi.weight,
+                    "target": targets.get(kpi.kpi_type, 0.0),
+                }
+                for kpi in statement.plan_id.kpi_ids
+            ]
+        self.env["crm.bonus.statement.kpi"].create(kpi_vals)
+        return statements
+
+    def write(self, vals):
+        if self._FROZEN & set(vals):
+            self._check_open()
+        return super().write(vals)
+
+    def _check_open(self):
+        closed = self.filtered(lambda s: s.state not in OPEN_STATES)
+        if closed:
+            raise UserError(
+                _(
+                    "The bonus statement %(name)s is %(state)s: its figures never "
+                    "change any more.",
+                    name=closed[0].name,
+                    state=dict(STATEMENT_STATES)[closed[0].state],
+                )
+            )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_approved(self):
+        closed = self.filtered(lambda s: s.state not in ("draft", "cancelled"))
+        if closed:
+            raise UserError(
+                _(
+                    "Only draft or cancelled bonus statements can be deleted: "
+                    "%(name)s is not.",
+                    name=closed[0].name,
+                )
+            )
+
+    # ------------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------------
+
+    def _check_bonus_manager(self):
+        if not (
+            self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
+        ):
+            raise AccessError(_("Only bonus managers approve bonus statements."))
+
+    def _check_state(self, states, action):
+        for statement in self:
+            if statement.state not in states:
+                raise UserError(
+                    _(
+                        "The bonus statement %(name)s is %(state)s: it cannot be "
+                        "%(action)s.",
+                        name=statement.name,
+                        state=dict(STATEMENT_STATES)[statement.state],
+                        action=action,
+                    )
+                )
+
+    def action_compute(self):
+        self._check_state(OPEN_STATES, _("computed again"))
+        self._compute_statements(self)
+        return True
+
+    def action_submit(self):
+        self._check_state(("draft",), _("submitted"))
+        self._compute_statements(self)
+        self.write({"state": "to_approve"})
+        return True
+
+    def action_approve(self):
+        self._check_bonus_manager()
+        self._check_state(("to_approve",), _("approved"))
+        self.write(
+            {
+                "state": "approved",
+                "date_approved": fields.Datetime.now(),
+                "approved_by_id": self.env.user.id,
+            }
+        )
+        return True
+
+    def action_reset_draft(self):
+        """Back to draft from to approve (refused) or cancelled."""
+        self._check_bonus_manager()
+        self._check_state(("to_approve", "cancelled"), _("reset to draft"))
+        self.write({"state": "draft"})
+        return True
+
+    def action_cancel(self):
+        self._check_bonus_manager()
+        self._check_state(("draft", "to_approve", "approved"), _("cancelled"))
+        self.write({"state": "cancelled"})
+        return True
+
+    def action_post(self):
+        raise UserError(
+            _(
+                "Posting bonus accruals is not available yet: the accounting of "
+                "bonuses comes with its own configuration (journal and accounts)."
+            )
+        )
+
+    def _action_open_sources(self, model, field, name):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "list,form",
+            "domain": [("id", "in", self.line_ids[field].ids)],
+            "context": {"create": False},
+        }
+
+    def action_open_orders(self):
+        return self._action_open_sources("sale.order", "order_id", _("Orders"))
+
+    def action_open_invoices(self):
+        return self._action_open_sources("account.move", "invoice_id", _("Invoices"))
+
+    def action_open_payments(self):
+        return self._action_open_sources(
+            "account.move", "payment_move_id", _("Payments")
+        )
+
+    def action_open_events(self):
+        return self._action_open_sources(
+            "calendar.event", "event_id", _("Visits and Calls")
+        )
+
+    def action_open_phonecalls(self):
+        return self._action_open_sources("crm.phonecall", "phonecall_id", _("Calls"))
+
+    def action_open_lines(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_extended.crm_bonus_statement_line_action"
+        )
+        action["domain"] = [("statement_id", "=", self.id)]
+        action["context"] = {"search_default_group_kpi": 1}
+        return action
+
+    # ------------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _compute_statements(self, statements):
+        """Compute the achievements, attainments and payouts of open ``statements``
+        at once: one SQL query per KPI type over all of them writes the source lines
+        (multi-row inserts), one aggregates them, two update the figures. The number
+        of queries does not depend on the number of statements."""
+        statements = statements.exists()
+        if not statements:
+            return
+        statements._check_open()
+        self.env.flush_all()
+        cr = self.env.cr
+        ids = tuple(statements.ids)
+        # Two workers computing the same statements wait for each other: the second
+        # replaces the first one's lines, never adds to them.
+        cr.execute(
+            SQL(
+                """
+                SELECT id FROM crm_bonus_statement WHERE id IN %(ids)s
+                   FOR NO KEY UPDATE;
+                DELETE FROM crm_bonus_statement_line WHERE statement_id IN %(ids)s;
+                """,
+                ids=ids,
+            )
+        )
+        kpi_types = set(statements.kpi_ids.mapped("kpi_type"))
+        for kpi_type, _label in KPI_TYPES:
+            if kpi_type in kpi_types:
+                self._insert_lines(ids, kpi_type)
+        cr.execute(
+            SQL(
+                """
+                SELECT k.id, COALESCE(sum(l.amount), 0)
+                  FROM crm_bonus_statement_kpi k
+                  LEFT JOIN crm_bonus_statement_line l ON l.statement_kpi_id = k.id
+                 WHERE k.statement_id IN %s
+                 GROUP BY k.id
+                """,
+                ids,
+            )
+        )
+        achieved = dict(cr.fetchall())
+        self.env["crm.bonus.statement.line"].invalidate_model()
+        self._write_figures(statements, achieved)
+
+    def _write_figures(self, statements, achieved):
+        """Attainments and payouts from the achieved amounts (in the company
+        currency for money KPIs: converted to the plan's currency at the period's
+        last day). A KPI with a target of 0 has an attainment of 0."""
+        kpi_rows, statement_rows = [], []
+        for statement in statements:
+            company = statement.company_id
+            targets = {
+                line.kpi_type: line.target for line in statement.target_id.line_ids
+            }
+            total = 0.0
+            for kpi in statement.kpi_ids:
+                amount = float(achieved.get(kpi.id, 0.0))
+                if kpi.kpi_type in MONEY_KPIS:
+                    amount = company.currency_id._convert(
+                        amount,
+                        statement.currency_id,
+                        company,
+                        statement.date_to,
+                        round=False,
+                    )
+                target = targets.get(kpi.kpi_type, 0.0)
+                attainment = amount / target * 100 if target else 0.0
+                weighted = attainment * kpi.weight / 100
+                total += weighted
+                kpi_rows.append((kpi.id, target, amount, attainment, weighted))
+            factor = statement.plan_id._payout_factor(total)
+            on_target = statement.target_id.amount_on_target
+            payout = statement.currency_id.round(on_target * factor / 100)
+            statement_rows.append((statement.id, on_target, total, factor, payout))
+        cr = self.env.cr
+        if kpi_rows:
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE crm_bonus_statement_kpi k
+                       SET target = v.target, achieved = v.achieved,
+                           attainment = v.attainment,
+                           weighted_attainment = v.weighted,
+                           write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                      FROM unnest(%(ids)s::int[], %(targets)s::float8[],
+                                  %(achieved)s::float8[], %(attainments)s::float8[],
+                                  %(weighted)s::float8[])
+                           AS v(id, target, achieved, attainment, weighted)
+                     WHERE k.id = v.id
+                    """,
+                    uid=self.env.uid,
+                    **dict(
+                        zip(
+                            ("ids", "targets", "achieved", "attainments", "weighted"),
+                            map(list, zip(*kpi_rows, strict=True)),
+                            strict=True,
+                        )
+                    ),
+                )
+            )
+        cr.execute(
+            SQL(
+                """
+                UPDATE crm_bonus_statement s
+                   SET amount_on_target = v.on_target, attainment = v.attainment,
+                       payout_factor = v.factor, amount_payout = v.payout,
+                       date_computed = now() AT TIME ZONE 'UTC',
+                       write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                  FROM unnest(%(ids)s::int[], %(on_target)s::numeric[],
+                              %(attainment)s::float8[], %(factor)s::float8[],
+                              %(payout)s::numeric[])
+                       AS v(id, on_target, attainment, factor, payout)
+                 WHERE s.id = v.id
+                """,
+                uid=self.env.uid,
+                **dict(
+                    zip(
+                        ("ids", "on_target", "attainment", "factor", "payout"),
+                        map(list, zip(*statement_rows, strict=True)),
+                        strict=True,
+                    )
+                ),
+            )
+        )
+        statements.invalidate_recordset()
+        self.env["crm.bonus.statement.kpi"].invalidate_model()
+
+    def _insert_lines(self, ids, kpi_type):
+        """Write the source lines of one KPI type for the statements ``ids``."""
+        query = getattr(self, f"_sql_{kpi_type}")()
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH scope AS (
+                    SELECT s.id AS statement_id, k.id AS statement_kpi_id,
+                           s.user_id, s.company_id, s.date_from, s.date_to,
+                           s.date_from::timestamp AS dt_from,
+                           (s.date_to + 1)::timestamp AS dt_to,
+                           k.plan_kpi_id,
+                           (EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_product_rel r
+                                     WHERE r.kpi_id = k.plan_kpi_id)
+                            OR EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_categ_rel r
+                                        WHERE r.kpi_id = k.plan_kpi_id))
+                               AS filtered
+                      FROM crm_bonus_statement s
+                      JOIN crm_bonus_statement_kpi k
+                        ON k.statement_id = s.id AND k.kpi_type = %(kpi_type)s
+                     WHERE s.id IN %(ids)s
+                ),
+                found AS (%(query)s)
+                INSERT INTO crm_bonus_statement_line (
+                    %(columns)s, kpi_type, company_id, user_id,
+                    create_uid, create_date, write_uid, write_date
+                )
+                SELECT %(found_columns)s, %(kpi_type)s, sc.company_id, sc.user_id,
+                       %(uid)s, now() AT TIME ZONE 'UTC',
+                       %(uid)s, now() AT TIME ZONE 'UTC'
+                  FROM found f
+                  JOIN scope sc ON sc.statement_kpi_id = f.statement_kpi_id
+                """,
+                kpi_type=kpi_type,
+                ids=ids,
+                query=query,
+                columns=SQL(", ").join(SQL.identifier(col) for col in LINE_COLUMNS),
+                found_columns=SQL(", ").join(
+                    SQL.identifier("f", col) for col in LINE_COLUMNS
+                ),
+                uid=self.env.uid,
+            )
+        )
+
+    def _sql_product_filter(self, product_alias="pp", template_alias="pt"):
+        """The KPI has no product filter, or the product is one of its products or
+        in one of its categories (or below)."""
+        return SQL(
+            """
+            (NOT sc.filtered
+             OR EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_product_rel r
+                         WHERE r.kpi_id = sc.plan_kpi_id
+                           AND r.product_id = %(product)s)
+             OR EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_categ_rel r
+                          JOIN product_category fc ON fc.id = r.categ_id
+                          JOIN product_category lc ON lc.id = %(categ)s
+                         WHERE r.kpi_id = sc.plan_kpi_id
+                           AND lc.parent_path LIKE fc.parent_path || %(any)s))
+            """,
+            product=SQL.identifier(product_alias, "id"),
+            any="%",
+            categ=SQL.identifier(template_alias, "categ_id"),
+        )
+
+    def _sql_confirmed_sales(self):
+        """Untaxed amount of the confirmed orders of the period (order date), in the
+        company's currency, one line per order."""
+        return SQL(
+            """
+            SELECT sc.statement_id, sc.statement_kpi_id, so.date_order::date AS date,
+                   sum(sol.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1))
+                       AS amount,
+                   so.id AS order_id, NULL::int AS invoice_id, NULL::int AS partial_id,
+                   NULL::int AS payment_move_id, NULL::int AS event_id,
+                   NULL::int AS phonecall_id, so.partner_id
+              FROM scope sc
+              JOIN sale_order so
+                ON so.user_id = sc.user_id AND so.company_id = sc.company_id
+               AND so.state = 'sale'
+               AND so.date_order >= sc.dt_from AND so.date_order < sc.dt_to
+              JOIN sale_order_line sol
+                ON sol.order_id = so.id AND sol.display_type IS NULL
+              LEFT JOIN product_product pp ON pp.id = sol.product_id
+              LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
+             WHERE %s
+             GROUP BY sc.statement_id, sc.statement_kpi_id, so.id
+            """,
+            self._sql_product_filter(),
+        )
+
+    def _sql_margin(self):
+        """Margin of the confirmed orders of the period, in the company's currency:
+        with sale_margin installed its cost on the line (purchase_price), otherwise
+        the product's cost (standard price in the order's company) times the
+        quantity in the product's unit."""
+        if "purchase_price" in self.env["sale.order.line"]._fields:
+            margin = SQL(
+                "(sol.price_subtotal - sol.purchase_price * sol.product_uom_qty)"
+                " / COALESCE(NULLIF(so.currency_rate, 0), 1)"
+            )
+        else:
+            margin = SQL(
+                """
+                sol.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1)
+                - COALESCE((pp.standard_price ->> so.company_id::text)::numeric, 0)
+                  * sol.product_uom_qty / COALESCE(NULLIF(lu.factor, 0), 1)
+                  * COALESCE(pu.factor, 1)
+                """
+            )
+        return SQL(
+            """
+            SELECT sc.statement_id, sc.statement_kpi_id, so.date_order::date AS date,
+                   sum(%(margin)s) AS amount,
+                   so.id AS order_id, NULL::int AS invoice_id, NULL::int AS partial_id,
+                   NULL::int AS payment_move_id, NULL::int AS event_id,
+                   NULL::int AS phonecall_id, so.partner_id
+              FROM scope sc
+              JOIN sale_order so
+                ON so.user_id = sc.user_id AND so.company_id = sc.company_id
+               AND so.state = 'sale'
+               AND so.date_order >= sc.dt_from AND so.date_order < sc.dt_to
+              JOIN sale_order_line sol
+                ON sol.order_id = so.id AND sol.display_type IS NULL
+              LEFT JOIN product_product pp ON pp.id = sol.product_id
+              LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
+              LEFT JOIN uom_uom lu ON lu.id = sol.product_uom
+              LEFT JOIN uom_uom pu ON pu.id = pt.uom_id
+             WHERE %(filter)s
+             GROUP BY sc.statement_id, sc.statement_kpi_id, so.id
+            """,
+            margin=margin,
+            filter=self._sql_product_filter(),
+        )
+
+    def _sql_invoiced_revenue(self):
+        """Untaxed revenue of the posted customer invoices of the period (invoice
+        date) less their credit notes, in the company's currency, one line per
+        invoice or credit note."""
+        return SQL(
+            """
+            SELECT sc.statement_id, sc.statement_kpi_id, m.invoice_date AS date,
+                   sum(-aml.balance) AS amount,
+                   NULL::int AS order_id, m.id AS invoice_id, NULL::int AS partial_id,
+                   NULL::int AS payment_move_id, NULL::int AS event_id,
+                   NULL::int AS phonecall_id, m.commercial_partner_id AS partner_id
+              FROM scope sc
+              JOIN account_move m
+                ON m.invoice_user_id = sc.user_id AND m.company_id = sc.company_id
+               AND m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
+               AND m.invoice_date BETWEEN sc.date_from AND sc.date_to
+              JOIN account_move_line aml
+                ON aml.move_id = m.id AND aml.display_type = 'product'
+              LEFT JOIN product_product pp ON pp.id = aml.product_id
+              LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
+             WHERE %s
+             GROUP BY sc.statement_id, sc.statement_kpi_id, m.id
+            """,
+            self._sql_product_filter(),
+        )
+
+    def _sql_paid_revenue(self):
+        """Cash basis: each payment reconciled with a customer invoice (or credit
+        note) in the period (the partial reconciliation's date) counts for the
+        invoice's untaxed share: partial amount / invoice total × untaxed revenue.
+        Reconciling an invoice with a credit note is no payment. One line per
+        partial reconciliation."""
+        return SQL(
+            """
+            WITH paid AS (
+                SELECT p.id AS partial_id, p.max_date, p.amount,
+                       rl.move_id AS invoice_id, ol.move_id AS payment_move_id
+                  FROM account_partial_reconcile p
+                  JOIN account_move_line rl ON rl.id = p.debit_move_id
+                  JOIN account_account ra
+                    ON ra.id = rl.account_id AND ra.account_type = 'asset_receivable'
+                  JOIN account_move_line ol ON ol.id = p.credit_move_id
+                 WHERE TRUE
+                   AND p.max_date BETWEEN (SELECT min(date_from) FROM scope)
+                                      AND (SELECT max(date_to) FROM scope)
+                 UNION ALL
+                SELECT p.id, p.max_date, p.amount, rl.move_id, ol.move_id
+                  FROM account_partial_reconcile p
+                  JOIN account_move_line rl ON rl.id = p.credit_move_id
+                  JOIN account_account ra
+                    ON ra.id = rl.account_id AND ra.account_type = 'asset_receivable'
+                  JOIN account_move_line ol ON ol.id = p.debit_move_id
+                 WHERE TRUE
+                   AND p.max_date BETWEEN (SELECT min(date_from) FROM scope)
+                                      AND (SELECT max(date_to) FROM scope)
+            )
+            SELECT sc.statement_id, sc.statement_kpi_id, paid.max_date AS date,
+                   paid.amount / NULLIF(abs(m.amount_total_signed), 0) * base.untaxed
+                       AS amount,
+                   NULL::int AS order_id, m.id AS invoice_id, paid.partial_id,
+                   paid.payment_move_id, NULL::int AS event_id,
+                   NULL::int AS phonecall_id, m.commercial_partner_id AS partner_id
+              FROM paid
+              JOIN account_move m
+                ON m.id = paid.invoice_id AND m.state = 'posted'
+               AND m.move_type IN ('out_invoice', 'out_refund')
+              JOIN account_move om
+                ON om.id = paid.payment_move_id
+               AND om.move_type NOT IN ('out_invoice', 'out_refund')
+              JOIN scope sc
+                ON sc.user_id = m.invoice_user_id AND sc.company_id = m.company_id
+               AND paid.max_date BETWEEN sc.date_from AND sc.date_to
+             CROSS JOIN LATERAL (
+                SELECT sum(-aml.balance) AS untaxed
+                  FROM account_move_line aml
+                  LEFT JOIN product_product pp ON pp.id = aml.product_id
+                  LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
+                 WHERE aml.move_id = m.id AND aml.display_type = 'product'
+                   AND %s
+             ) base
+             WHERE base.untaxed IS NOT NULL AND m.amount_total_signed != 0
+            """,
+            self._sql_product_filter(),
+        )
+
+    def _sql_new_customers(self):
+        """Customers (commercial partners) whose first confirmed order in the
+        company falls in the period and is the salesperson's: one line each, on
+        that order."""
+        return SQL(
+            """
+            WITH candidates AS (
+                SELECT DISTINCT rp.commercial_partner_id AS partner_id
+                  FROM scope sc
+                  JOIN sale_order so
+                    ON so.user_id = sc.user_id AND so.company_id = sc.company_id
+                   AND so.state = 'sale'
+                   AND so.date_order >= sc.dt_from AND so.date_order < sc.dt_to
+                  JOIN res_partner rp ON rp.id = so.partner_id
+            ),
+            firsts AS (
+                SELECT DISTINCT ON (rp.commercial_partner_id, so.company_id)
+                       rp.commercial_partner_id AS partner_id, so.id AS order_id,
+                       so.user_id, so.company_id, so.date_order
+                  FROM sale_order so
+                  JOIN res_partner rp ON rp.id = so.partner_id
+                 WHERE so.state = 'sale'
+                   AND rp.commercial_partner_id IN (SELECT partner_id FROM candidates)
+                 ORDER BY rp.commercial_partner_id, so.company_id, so.date_order, so.id
+            )
+            SELECT sc.statement_id, sc.statement_kpi_id, f.date_order::date AS date,
+                   1 AS amount, f.order_id, NULL::int AS invoice_id,
+                   NULL::int AS partial_id, NULL::int AS payment_move_id,
+                   NULL::int AS event_id, NULL::int AS phonecall_id, f.partner_id
+              FROM firsts f
+              JOIN scope sc
+                ON sc.user_id = f.user_id AND sc.company_id = f.company_id
+               AND f.date_order >= sc.dt_from AND f.date_order < sc.dt_to
+            """
+        )
+
+    def _sql_visits_done(self):
+        """Visits done whose start falls in the period, one line each."""
+        return SQL(
+            """
+            SELECT sc.statement_id, sc.statement_kpi_id, e.start::date AS date,
+                   1 AS amount, NULL::int AS order_id, NULL::int AS invoice_id,
+                   NULL::int AS partial_id, NULL::int AS payment_move_id,
+                   e.id AS event_id, NULL::int AS phonecall_id,
+                   e.sfa_partner_id AS partner_id
+              FROM scope sc
+              JOIN calendar_event e
+                ON e.user_id = sc.user_id AND e.active
+               AND e.sfa_kind = 'visit' AND e.sfa_state = 'done'
+               AND e.start >= sc.dt_from AND e.start < sc.dt_to
+            """
+        )
+
+    def _sql_calls_done(self):
+        """Calls done: calendar calls done (start in the period) and held calls of
+        the call log (date in the period); a logged call linked to a calendar call
+        done counts once, with the calendar call."""
+        return SQL(
+            """
+            SELECT sc.statement_id, sc.statement_kpi_id, e.start::date AS date,
+                   1 AS amount, NULL::int AS order_id, NULL::int AS invoice_id,
+                   NULL::int AS partial_id, NULL::int AS payment_move_id,
+                   e.id AS event_id, e.phonecall_id,
+                   e.sfa_partner_id AS partner_id
+              FROM scope sc
+              JOIN calendar_event e
+                ON e.user_id = sc.user_id AND e.active
+               AND e.sfa_kind = 'call' AND e.sfa_state = 'done'
+               AND e.start >= sc.dt_from AND e.start < sc.dt_to
+             UNION ALL
+            SELECT sc.statement_id, sc.statement_kpi_id, pc.date::date,
+                   1, NULL, NULL, NULL, NULL, NULL, pc.id, pc.partner_id
+              FROM scope sc
+              JOIN crm_phonecall pc
+                ON pc.user_id = sc.user_id AND pc.active AND pc.state = 'done'
+               AND COALESCE(pc.company_id, sc.company_id) = sc.company_id
+               AND pc.date >= sc.dt_from AND pc.date < sc.dt_to
+             WHERE NOT EXISTS (
+                SELECT 1 FROM calendar_event e
+                 WHERE e.phonecall_id = pc.id AND e.active
+                   AND e.sfa_kind = 'call' AND e.sfa_state = 'done'
+             )
+            """
+        )
