@@ -20,3 +20,4 @@ from . import test_telesales_tour
 from . import test_bonus_plan
 from . import test_bonus_statement
 from . import test_bonus_accounting
+from . import test_bonus_reports
