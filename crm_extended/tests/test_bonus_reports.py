@@ -1,13 +1,17 @@
+import re
 from datetime import date, datetime
 from io import BytesIO
 
+from lxml import html
 from openpyxl import load_workbook
 
 from odoo.tests import tagged
+from odoo.tools.pdf import PdfFileReader
 
 from .test_bonus_accounting import BonusAccountingCase
 
 XLSX_REPORT = "crm_extended.crm_bonus_payroll_xlsx_action"
+PDF_REPORT = "crm_extended.crm_bonus_statement_report_action"
 
 
 @tagged("post_install", "-at_install")
@@ -114,3 +118,55 @@ class TestBonusReports(BonusAccountingCase):
         # Bob's plan has both KPIs: both columns; no other KPI
         self.assertNotIn("Margin Target", header)
         self.assertIn("Visits Done Target", header)
+
+    def _html_text(self, statements, user=None):
+        Report = self.env["ir.actions.report"].with_user(user or self.accountant)
+        content, __ = Report._render_qweb_html(PDF_REPORT, statements.ids)
+        text = html.fromstring(content).text_content()
+        return re.sub(r"\s+", " ", text.replace("\xa0", " "))
+
+    def test_statement_pdf_html(self):
+        statement = self.ann_statement
+        kpi = statement.kpi_ids.filtered(lambda k: k.kpi_type == "visits_done")
+        # 23 source lines of visits: 20 shown, 3 counted
+        self.env.cr.execute(
+            """
+            INSERT INTO crm_bonus_statement_line
+                   (statement_id, statement_kpi_id, kpi_type, company_id, user_id,
+                    date, amount)
+            SELECT %s, %s, 'visits_done', %s, %s, '2025-02-10', 1
+              FROM generate_series(1, 23)
+            """,
+            [statement.id, kpi.id, self.company_b.id, self.ann.id],
+        )
+        self.env.invalidate_all()
+        text = self._html_text(statement)
+        for expected in (
+            "Bonus Statement",
+            "Ann Accrual",
+            self.plan.name,
+            "Posted",
+            statement.move_id.name,
+            "Confirmed Sales",
+            "Visits Done",
+            "Weighted Attainment (%) 104.0",
+            "and 3 more source lines",
+        ):
+            self.assertIn(expected, text)
+        # the salesperson prints their own statement
+        self.assertIn("Ann Accrual", self._html_text(statement, user=self.ann))
+
+    def test_statement_pdf(self):
+        content, file_type = (
+            self.env["ir.actions.report"]
+            .with_user(self.accountant)
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf(PDF_REPORT, self.bob_statement.ids)
+        )
+        self.assertEqual(file_type, "pdf")
+        self.assertTrue(content.startswith(b"%PDF"))
+        reader = PdfFileReader(BytesIO(content), strict=False)
+        text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+        self.assertIn("Bob Accrual", text)
+        self.assertIn("Confirmed Sales", text)
+        self.assertIn("Approved", text)
