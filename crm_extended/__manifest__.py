@@ -69,6 +69,8 @@
         "reports/crm_forecast_region_templates.xml",
         "reports/crm_call_stats_report_views.xml",
         "reports/crm_call_list_stats_xlsx_reports.xml",
+        "reports/crm_bonus_reports.xml",
+        "reports/crm_bonus_statement_templates.xml",
         "wizards/crm_sfa_done_wizard_views.xml",
         "wizards/crm_plan_week_wizard_views.xml",
         "wizards/crm_call_outcome_wizard_views.xml",

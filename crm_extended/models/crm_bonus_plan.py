@@ -103,6 +103,30 @@ class CrmBonusPlan(models.Model):
     replaces_id = fields.Many2one("crm.bonus.plan", readonly=True, copy=False)
     date_approved = fields.Datetime(string="Approved On", readonly=True, copy=False)
     approved_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    # Accounting: empty fields take the company's bonus accounting defaults
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Bonus Journal",
+        domain="[('type', '=', 'general')]",
+        check_company=True,
+        help="Journal of the bonus accrual entries; empty: the company's default.",
+    )
+    expense_account_id = fields.Many2one(
+        "account.account",
+        string="Bonus Expense Account",
+        domain="[('internal_group', '=', 'expense')]",
+        check_company=True,
+        help="Debited by the bonus accrual entries; empty: the company's default.",
+    )
+    payable_account_id = fields.Many2one(
+        "account.account",
+        string="Bonus Payable Account",
+        domain="[('reconcile', '=', True), "
+        "('account_type', 'not in', ('asset_receivable', 'asset_cash'))]",
+        check_company=True,
+        help="Credited by the bonus accrual entries and reconciled with the payment of "
+        "the bonus; empty: the company's default.",
+    )
 
     _sql_constraints = [
         (
@@ -166,6 +190,20 @@ class CrmBonusPlan(models.Model):
                         )
                     )
                 previous = level
+
+    @api.constrains("payable_account_id")
+    def _check_payable_account_id(self):
+        for plan in self:
+            if plan.payable_account_id and not plan.payable_account_id.reconcile:
+                raise ValidationError(
+                    _(
+                        "The bonus payable account %(account)s of the bonus plan "
+                        "%(name)s must allow reconciliation: the bonus is paid when "
+                        "its payable line is reconciled.",
+                        account=plan.payable_account_id.display_name,
+                        name=plan.name,
+                    )
+                )
 
     @api.constrains("date_start", "date_end")
     def _check_dates(self):
@@ -334,3 +372,15 @@ class CrmBonusPlan(models.Model):
     def _period_bounds(self, day):
         self.ensure_one()
         return bonus_period_bounds(self.company_id, self.period_type, day)
+
+    def _get_bonus_accounting(self):
+        """(journal, expense account, payable account) of the plan's accrual
+        entries: the plan's own, else the company's defaults; empty records where
+        neither is set."""
+        self.ensure_one()
+        company = self.company_id
+        return (
+            self.journal_id or company.crm_bonus_journal_id,
+            self.expense_account_id or company.crm_bonus_expense_account_id,
+            self.payable_account_id or company.crm_bonus_payable_account_id,
+        )

@@ -92,6 +92,13 @@ class CrmSalesRegion(models.Model):
     team_count = fields.Integer(compute="_compute_counts", string="Office Count")
     partner_count = fields.Integer(compute="_compute_counts", string="Customer Count")
     lead_count = fields.Integer(compute="_compute_counts", string="Opportunity Count")
+    # Accounting
+    analytic_account_id = fields.Many2one(
+        "account.analytic.account",
+        check_company=True,
+        help="Bonus accruals of the salespeople of this region's offices (and of its "
+        "sub-regions without their own) book their expense on this analytic account.",
+    )
 
     _sql_constraints = [
         (

@@ -58,6 +58,27 @@ class ResCompany(models.Model):
         help="How the agents' calls are dialed. The phone link hands the number to "
         "the computer's softphone; a VoIP integration adds its own provider.",
     )
+    # Bonuses: accounting defaults of the bonus plans
+    crm_bonus_journal_id = fields.Many2one(
+        "account.journal",
+        string="Bonus Journal",
+        domain="[('type', '=', 'general'), ('company_id', '=', id)]",
+        help="Journal of the bonus accrual entries of plans without their own.",
+    )
+    crm_bonus_expense_account_id = fields.Many2one(
+        "account.account",
+        string="Bonus Expense Account",
+        domain="[('internal_group', '=', 'expense')]",
+        help="Expense account of the bonus accruals of plans without their own.",
+    )
+    crm_bonus_payable_account_id = fields.Many2one(
+        "account.account",
+        string="Bonus Payable Account",
+        domain="[('reconcile', '=', True), "
+        "('account_type', 'not in', ('asset_receivable', 'asset_cash'))]",
+        help="Payable account of the bonus accruals of plans without their own; it "
+        "must allow reconciliation.",
+    )
 
     @api.constrains(
         "crm_forecast_lookback_months",
@@ -102,3 +123,17 @@ class ResCompany(models.Model):
         if changed:
             self.env["res.partner"]._contact_interval_reset(changed)
         return res
+
+    @api.constrains("crm_bonus_payable_account_id")
+    def _check_crm_bonus_payable_account_id(self):
+        for company in self:
+            account = company.crm_bonus_payable_account_id
+            if account and not account.reconcile:
+                raise ValidationError(
+                    _(
+                        "The bonus payable account %(account)s of %(company)s must "
+                        "allow reconciliation.",
+                        account=account.display_name,
+                        company=company.name,
+                    )
+                )

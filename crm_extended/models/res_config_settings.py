@@ -28,6 +28,15 @@ class ResConfigSettings(models.TransientModel):
     crm_call_dialer_provider = fields.Selection(
         related="company_id.crm_call_dialer_provider", readonly=False
     )
+    crm_bonus_journal_id = fields.Many2one(
+        related="company_id.crm_bonus_journal_id", readonly=False
+    )
+    crm_bonus_expense_account_id = fields.Many2one(
+        related="company_id.crm_bonus_expense_account_id", readonly=False
+    )
+    crm_bonus_payable_account_id = fields.Many2one(
+        related="company_id.crm_bonus_payable_account_id", readonly=False
+    )
     crm_sales_region_count = fields.Integer(
         string="Sales Regions", compute="_compute_crm_sales_region_count"
     )

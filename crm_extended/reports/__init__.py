@@ -5,3 +5,5 @@ from . import crm_forecast_xlsx
 from . import crm_forecast_region_report
 from . import crm_call_stats_report
 from . import crm_call_list_stats_xlsx
+from . import crm_bonus_payroll_xlsx
+from . import crm_bonus_statement_report

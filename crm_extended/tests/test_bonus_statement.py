@@ -536,8 +536,6 @@ class TestBonusStatement(CrmExtendedCase):
             statement.line_ids[0].unlink()
         with self.assertRefused(UserError, "Only draft or cancelled"):
             statement.unlink()
-        with self.assertRefused(UserError, "not available yet"):
-            statement.action_post()
         self.assertEqual(statement.amount_payout, payout)
         self.assertEqual(self._achieved(statement)["confirmed_sales"], 400)
         statement.action_cancel()
