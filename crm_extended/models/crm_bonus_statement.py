@@ -100,7 +100,11 @@ class CrmBonusStatement(models.Model):
     )
     amount_payout = fields.Monetary(string="Payout", readonly=True, tracking=True)
     move_id = fields.Many2one(
-        "account.move", string="Accrual Entry", readonly=True, copy=False
+        "account.move",
+        string="Accrual Entry",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
     )
     date_computed = fields.Datetime(string="Computed On", readonly=True, copy=False)
     date_approved = fields.Datetime(string="Approved On", readonly=True, copy=False)
