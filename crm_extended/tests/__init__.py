@@ -14,3 +14,4 @@ from . import test_forecast_reports
 from . import test_call_outcome
 from . import test_call_list
 from . import test_call_queue
+from . import test_call_list_queries
