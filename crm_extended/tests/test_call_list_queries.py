@@ -4,6 +4,8 @@ from odoo import Command
 from odoo.tests import tagged
 from odoo.tests.common import warmup
 
+from odoo.addons.phone_validation.tools import phone_validation
+
 from .test_call_list import CallListCase
 
 SMALL = 20
@@ -107,3 +109,25 @@ class TestCallListQueries(CallListCase):
         for entry in entries:
             counts[entry.agent_id] = counts.get(entry.agent_id, 0) + 1
         return counts
+
+    def test_format_number_as_phone_format(self):
+        """The E.164 shortcut of the build gives what phone_format gives: valid E.164
+        numbers unchanged, the ones phone_format repairs repaired, the others
+        refused."""
+        CallList = self.env["crm.call.list"]
+        belgium = self.env.ref("base.be")
+        for number in (
+            "+32471000123",
+            "0471 00 01 23",
+            "+5212468218781",  # Mexico: the old mobile "1" is dropped
+            "+558581452852",  # Brazil: the ninth digit of mobiles is added
+            "+49008156531",  # a trunk prefix after the country code
+        ):
+            expected = phone_validation.phone_format(
+                number, "BE", belgium.phone_code, force_format="E164"
+            )
+            self.assertEqual(
+                CallList._format_number(number, "BE", belgium.phone_code), expected
+            )
+        self.assertFalse(CallList._format_number("+3212", "BE", 32))
+        self.assertFalse(CallList._format_number("+99912345678", "BE", 32))
