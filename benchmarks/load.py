@@ -16,10 +16,16 @@ leads, regional managers of regions; their password is set to ``LOAD_PASSWORD``)
 else created as ``load.<role>.<n>`` users; a sales region tree and a few hundred
 customers and leads are added only when the database has none.
 
-Adding a user kind (e.g. telesales agents pressing "Next call"): subclass
+Scenarios (``--scenario``, ``make load SCENARIO=...``): ``sales`` (default) mixes
+salespeople and regional managers; ``telesales`` runs 50 agents (``--clients``) pressing
+"Next call" and logging a "no answer" on a running call list of ``--entries`` entries
+built for the run, then checks from the database that no entry was handed out twice
+(see :func:`verify_telesales`); any error fails it.
+
+Adding a user kind: subclass
 :class:`Scenario`, give it a ``role``, a ``group``, ``provision()`` (ORM side: returns
 the users and what their requests need) and ``actions`` (weighted methods making one or
-more requests through ``self.client.call_kw``), and append it to ``SCENARIOS``.
+more requests through ``self.client.call_kw``), and add it to ``SCENARIO_SETS``.
 """
 
 import argparse
@@ -1276,12 +1282,14 @@ def parse_args():
         help="default: 0.01; telesales: 0 (any error fails the run)",
     )
     parser.add_argument("--seed", type=int, default=42)
-    for scenario in {s for scenarios in SCENARIO_SETS.values() for s in scenarios}:
+    kinds = dict.fromkeys(s for scenarios in SCENARIO_SETS.values() for s in scenarios)
+    for scenario in kinds:
         parser.add_argument(
             f"--{scenario.role.replace('_', '-')}-users",
             dest=f"n_{scenario.role}",
             type=int,
-            help=f"number of {scenario.role} users (default: 4; agents: --clients)",
+            help=f"number of {scenario.role} users (default: "
+            + ("--clients)" if scenario is TelesalesAgent else "4)"),
         )
     args = parser.parse_args()
     if args.workers < 2:
