@@ -12,7 +12,7 @@ help:
 	@echo "make wheel  build the add-on as a wheel (odoo-addon-crm_extended) in .dev/dist"
 	@echo "make bench  benchmarks (SIZE=S|M|L)"
 	@echo "make dataset  fill the benchmark database with the SIZE dataset"
-	@echo "make load   multi-worker load run (JSON-RPC clients on loopback)"
+	@echo "make load   multi-worker load run (JSON-RPC clients on loopback; SCENARIO=sales|telesales)"
 	@echo "make stop   stop the project's PostgreSQL cluster"
 	@echo "dev/odoo ARGS...  odoo-bin with the project's configuration"
 
@@ -49,7 +49,7 @@ dataset:
 
 load:
 	dev/setup
-	.venv/bin/python benchmarks/load.py
+	.venv/bin/python benchmarks/load.py $(if $(SCENARIO),--scenario $(SCENARIO))
 
 stop:
 	bash -c '. dev/lib.sh && pg_stop'

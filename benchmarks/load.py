@@ -16,10 +16,16 @@ leads, regional managers of regions; their password is set to ``LOAD_PASSWORD``)
 else created as ``load.<role>.<n>`` users; a sales region tree and a few hundred
 customers and leads are added only when the database has none.
 
-Adding a user kind (e.g. telesales agents pressing "Next call"): subclass
+Scenarios (``--scenario``, ``make load SCENARIO=...``): ``sales`` (default) mixes
+salespeople and regional managers; ``telesales`` runs 50 agents (``--clients``) pressing
+"Next call" and logging a "no answer" on a running call list of ``--entries`` entries
+built for the run, then checks from the database that no entry was handed out twice
+(see :func:`verify_telesales`); any error fails it.
+
+Adding a user kind: subclass
 :class:`Scenario`, give it a ``role``, a ``group``, ``provision()`` (ORM side: returns
 the users and what their requests need) and ``actions`` (weighted methods making one or
-more requests through ``self.client.call_kw``), and append it to ``SCENARIOS``.
+more requests through ``self.client.call_kw``), and add it to ``SCENARIO_SETS``.
 """
 
 import argparse
@@ -110,6 +116,8 @@ class Stats:
         self.logins = []
         self.last_end = measure_from
         self.stop = threading.Event()
+        self.handed = []  # telesales: (agent uid, entry id) handed out by Next call
+        self.empty_queue = 0  # telesales: Next call found nothing due
 
     def may_start(self):
         """Whether a request may start now (time and request budget)."""
@@ -542,8 +550,54 @@ class RegionalManager(Scenario):
         return _spread(users, count)
 
 
+ENTRY_MODEL = "crm.call.list.entry"
+LOAD_LIST_NAME = "Load telesales"
+#: the outcome the agents log: no answer, to be called again after the retry delay
+QUICK_OUTCOME = "NO_ANSWER"
+
+
+class TelesalesAgent(Scenario):
+    """Presses "Next call" (``action_next_call``: reserves the agent's next due entry
+    with ``FOR UPDATE SKIP LOCKED``), then logs a quick "no answer" outcome."""
+
+    role = "agent"
+    group = "crm_extended.group_telesales_agent"
+    weight = 1
+    actions = [(1, "next_call")]
+
+    def next_call(self):
+        action = self.call("next_call", ENTRY_MODEL, "action_next_call", [])
+        if action is None:
+            return  # the error is recorded
+        entry_id = action.get("res_id")
+        stats = self.client.stats
+        if not entry_id:
+            with stats.lock:
+                stats.empty_queue += 1
+            return
+        stats.handed.append((self.user["uid"], entry_id))  # list.append: atomic
+        self.call(
+            "log_outcome",
+            ENTRY_MODEL,
+            "action_log_outcome",
+            [[entry_id], QUICK_OUTCOME],
+        )
+
+    @classmethod
+    def provision(cls, env, count, world, rng):
+        users = cls.ensure_load_users(env, count)
+        users.write({"tz": "UTC"})
+        world["call_list_id"] = _seed_call_list(env, users, world["call_entries"])
+        return [_user_dict(user) for user in users]
+
+
+#: the kinds of user of each load scenario (``--scenario``)
+SCENARIO_SETS = {
+    "sales": [Salesperson, RegionalManager],
+    "telesales": [TelesalesAgent],
+}
 #: every kind of user of the load run; later capabilities append theirs
-SCENARIOS = [Salesperson, RegionalManager]
+SCENARIOS = SCENARIO_SETS["sales"]
 
 
 def _user_dict(user):
@@ -653,8 +707,173 @@ def _seed_leads(env, users, world, rng, count=1200):
     ).create(vals_list)
 
 
-def prepare_database(db, counts, seed):
+def _seed_call_list(env, agents, entries):
+    """A running call list of ``entries`` customers (valid Belgian mobile numbers)
+    for the agents: built and distributed by crm_extended, then half of its entries
+    handed back to the pool (no agent), so that the agents also compete for the same
+    rows. The load lists of earlier runs are closed first."""
+    from ops.region_reassign import insert_partners  # noqa: PLC0415
+
+    CallList = env["crm.call.list"].with_context(tracking_disable=True)
+    CallList.search(
+        [
+            ("name", "=like", f"{LOAD_LIST_NAME}%"),
+            ("state", "in", ["running", "paused"]),
+        ]
+    ).action_done()
+    belgium = env.ref("base.be")
+    State = env["res.country.state"]
+    state = State.search([("code", "=", "QLC"), ("country_id", "=", belgium.id)])
+    if not state:
+        state = State.create(
+            {"name": "Load Calls", "code": "QLC", "country_id": belgium.id}
+        )
+    existing = env["res.partner"].search_count([("state_id", "=", state.id)])
+    if existing < entries:
+        print(f"creating {entries - existing:,} customers to call", flush=True)
+        insert_partners(env, entries - existing - 1, state, belgium)
+    env.flush_all()
+    env.cr.execute(
+        """
+        WITH numbered AS (
+            SELECT id, row_number() OVER (ORDER BY id) AS n
+              FROM res_partner WHERE state_id = %s)
+        UPDATE res_partner p
+           SET phone = '+32470' || lpad(x.n::text, 6, '0'), mobile = NULL,
+               call_do_not_call = FALSE
+          FROM numbered x
+         WHERE p.id = x.id
+           AND p.phone IS DISTINCT FROM '+32470' || lpad(x.n::text, 6, '0')
+        """,
+        [state.id],
+    )
+    env.invalidate_all()
+    call_list = CallList.create(
+        {
+            "name": f"{LOAD_LIST_NAME} {time.strftime('%Y-%m-%d %H:%M:%S')}",
+            "filter_domain": repr([("state_id", "=", state.id)]),
+            "agent_ids": [(6, 0, agents.ids)],
+            "distribution_method": "round_robin",
+            "call_hour_from": 0.0,
+            "call_hour_to": 24.0,
+            "max_attempts": 3,
+            "retry_delay_hours": 4.0,
+        }
+    )
+    call_list.action_build()
+    call_list.action_distribute()
+    env.cr.execute(
+        "UPDATE crm_call_list_entry SET agent_id = NULL "
+        "WHERE call_list_id = %s AND id %% 2 = 0",
+        [call_list.id],
+    )
+    env.invalidate_all()
+    call_list.action_start()
+    env.cr.execute("ANALYZE crm_call_list_entry, crm_phonecall")
+    print(
+        f"call list {call_list.name}: {len(call_list.entry_ids):,} entries, "
+        f"{len(agents)} agents",
+        flush=True,
+    )
+    return call_list.id
+
+
+def verify_telesales(db, world, stats):
+    """What the database says after the run: no entry handed to two agents."""
+    import odoo  # noqa: PLC0415
+
+    handed_ids = [entry_id for _uid, entry_id in stats.handed]
+    result = {
+        "call_list_id": world["call_list_id"],
+        "handed_out": len(handed_ids),
+        "handed_out_twice_clients": len(handed_ids) - len(set(handed_ids)),
+        "empty_queue": stats.empty_queue,
+    }
+    with odoo.sql_db.db_connect(db).cursor() as cr:
+        cr.execute(
+            """
+            SELECT count(*),
+                   count(*) FILTER (WHERE c.user_id IS DISTINCT FROM e.agent_id),
+                   count(DISTINCT c.call_list_entry_id)
+              FROM crm_phonecall c
+              JOIN crm_call_list_entry e ON e.id = c.call_list_entry_id
+             WHERE e.call_list_id = %s
+            """,
+            [world["call_list_id"]],
+        )
+        calls, foreign, entries_called = cr.fetchone()
+        cr.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT c.call_list_entry_id FROM crm_phonecall c
+                  JOIN crm_call_list_entry e ON e.id = c.call_list_entry_id
+                 WHERE e.call_list_id = %s
+              GROUP BY c.call_list_entry_id HAVING count(*) > 1) twice
+            """,
+            [world["call_list_id"]],
+        )
+        called_twice = cr.fetchone()[0]
+        cr.execute(
+            """
+            SELECT state, count(*) FROM crm_call_list_entry
+             WHERE call_list_id = %s GROUP BY state
+            """,
+            [world["call_list_id"]],
+        )
+        states = dict(cr.fetchall())
+        cr.execute(
+            """
+            SELECT DISTINCT c.call_list_entry_id FROM crm_phonecall c
+              JOIN crm_call_list_entry e ON e.id = c.call_list_entry_id
+             WHERE e.call_list_id = %s
+            """,
+            [world["call_list_id"]],
+        )
+        called_ids = {row[0] for row in cr.fetchall()}
+    handed_set = set(handed_ids)
+    result.update(
+        calls_logged=calls,
+        entries_called=entries_called,
+        # an entry called twice, or whose call was made by another agent than the one
+        # holding it, was handed out to two agents
+        entries_called_twice=called_twice,
+        calls_by_another_agent=foreign,
+        entry_states=states,
+        reserved_not_logged=states.get("in_progress", 0),
+        # handed out by Next call, but no call logged (the client stopped between
+        # its two requests) / called without having been handed out
+        handed_without_call=len(handed_set - called_ids),
+        called_not_handed=len(called_ids - handed_set),
+    )
+    result["ok"] = not (
+        result["handed_out_twice_clients"]
+        or called_twice
+        or foreign
+        or result["called_not_handed"]
+    )
+    return result
+
+
+def print_telesales(check, window):
+    print(
+        f"\ntelesales: {check['handed_out']:,} entries handed out by Next call "
+        f"({check['handed_out'] / window if window else 0:.1f}/s over the run), "
+        f"{check['calls_logged']:,} calls logged on {check['entries_called']:,} "
+        f"entries; Next call found nothing due {check['empty_queue']} times"
+    )
+    print(
+        f"  handed out twice (clients) {check['handed_out_twice_clients']}, "
+        f"entries called twice {check['entries_called_twice']}, calls by another "
+        f"agent than the entry's {check['calls_by_another_agent']}, called without "
+        f"Next call {check['called_not_handed']}, handed out without a logged call "
+        f"{check['handed_without_call']}; entry states {check['entry_states']}"
+    )
+    print("  no entry given twice" if check["ok"] else "  FAILED: entries given twice")
+
+
+def prepare_database(db, counts, seed, scenarios=None, options=None):
     """Users of every scenario, and a little data when there is none."""
+    scenarios = scenarios or SCENARIOS
     import odoo
     from odoo import SUPERUSER_ID, api
 
@@ -671,6 +890,7 @@ def prepare_database(db, counts, seed):
         regions = Region.search([])
         leaves = regions.filtered(lambda r: not r.child_ids)
         world = {
+            **(options or {}),
             "region_ids": regions.ids,
             "root_ids": regions.filtered(lambda r: not r.parent_id).ids,
             "leaf_ids": leaves.ids,
@@ -680,7 +900,7 @@ def prepare_database(db, counts, seed):
             print("few customers in regions: creating 300", flush=True)
             _seed_partners(env, leaves, rng)
         users = {}
-        for scenario in SCENARIOS:
+        for scenario in scenarios:
             users[scenario.role] = scenario.provision(
                 env, counts[scenario.role], world, rng
             )
@@ -804,9 +1024,10 @@ class OdooServer:
 # ----------------------------------------------------------------------------------
 
 
-def assign_clients(n_clients, users):
+def assign_clients(n_clients, users, scenarios=None):
     """(scenario class, user) per client, roles mixed by weight, users rotated."""
-    slots = [s for s in SCENARIOS if users.get(s.role) for _i in range(s.weight)]
+    scenarios = scenarios or SCENARIOS
+    slots = [s for s in scenarios if users.get(s.role) for _i in range(s.weight)]
     if not slots:
         raise RuntimeError("no load users")
     used = defaultdict(int)
@@ -1031,26 +1252,57 @@ def parse_args():
     parser.add_argument(
         "--db", default=os.environ.get("BENCH_DB", "crm_extended_bench")
     )
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument(
+        "--scenario",
+        default=os.environ.get("SCENARIO") or "sales",
+        choices=sorted(SCENARIO_SETS),
+        help="sales: salespeople and regional managers browsing leads; telesales: "
+        'agents pressing "Next call" and logging an outcome',
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        help="concurrent clients (default: 8; telesales: 50, one agent each)",
+    )
+    parser.add_argument(
+        "--entries",
+        type=int,
+        default=20000,
+        help="telesales: entries of the running call list seeded for the run",
+    )
     parser.add_argument("--seconds", type=float, default=30, help="measured time")
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds")
     parser.add_argument("--max-requests", type=int, default=50000)
     parser.add_argument("--workers", type=int, default=4, help="Odoo workers (>= 2)")
     parser.add_argument("--port", type=int, default=8169, help="0: any free port")
     parser.add_argument("--timeout", type=float, default=60, help="per request, s")
-    parser.add_argument("--max-error-rate", type=float, default=0.01)
+    parser.add_argument(
+        "--max-error-rate",
+        type=float,
+        help="default: 0.01; telesales: 0 (any error fails the run)",
+    )
     parser.add_argument("--seed", type=int, default=42)
-    for scenario in SCENARIOS:
+    kinds = dict.fromkeys(s for scenarios in SCENARIO_SETS.values() for s in scenarios)
+    for scenario in kinds:
         parser.add_argument(
             f"--{scenario.role.replace('_', '-')}-users",
             dest=f"n_{scenario.role}",
             type=int,
-            default=4,
-            help=f"number of {scenario.role} users",
+            help=f"number of {scenario.role} users (default: "
+            + ("--clients)" if scenario is TelesalesAgent else "4)"),
         )
     args = parser.parse_args()
     if args.workers < 2:
         parser.error("--workers must be 2 or more (prefork mode)")
+    telesales = args.scenario == "telesales"
+    if args.clients is None:
+        args.clients = 50 if telesales else 8
+    if args.max_error_rate is None:
+        args.max_error_rate = 0.0 if telesales else 0.01
+    for scenario in SCENARIO_SETS[args.scenario]:
+        if getattr(args, f"n_{scenario.role}") is None:
+            default = args.clients if scenario is TelesalesAgent else 4
+            setattr(args, f"n_{scenario.role}", default)
     return args
 
 
@@ -1064,9 +1316,12 @@ def main():
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.localtime()
     stamp = time.strftime("%Y%m%d-%H%M%S", started)
-    counts = {s.role: getattr(args, f"n_{s.role}") for s in SCENARIOS}
-    print(f"preparing the database {args.db}", flush=True)
-    world, users = prepare_database(args.db, counts, args.seed)
+    scenarios = SCENARIO_SETS[args.scenario]
+    counts = {s.role: getattr(args, f"n_{s.role}") for s in scenarios}
+    print(f"preparing the database {args.db} ({args.scenario})", flush=True)
+    world, users = prepare_database(
+        args.db, counts, args.seed, scenarios, {"call_entries": args.entries}
+    )
     for role, role_users in users.items():
         print(f"  {role}: {', '.join(u['login'] for u in role_users)}")
 
@@ -1077,7 +1332,7 @@ def main():
         server.start()
         server.warm_up(args.timeout)
         log_offset = logfile.stat().st_size
-        plan = assign_clients(args.clients, users)
+        plan = assign_clients(args.clients, users, scenarios)
         print(
             f"running {args.clients} clients for {args.seconds:g}s "
             f"(+{args.warmup:g}s warm-up, at most {args.max_requests} requests)",
@@ -1099,11 +1354,16 @@ def main():
     result["server"]["log"] = str(logfile.relative_to(ROOT))
     result["server"]["log_problems"] = server_log_problems(logfile)
     print_report(result)
+    if args.scenario == "telesales":
+        result["telesales"] = verify_telesales(args.db, world, stats)
+        print_telesales(result["telesales"], args.seconds + args.warmup)
     path = RESULTS / f"load-{stamp}.json"
     path.write_text(json.dumps(result, indent=2))
     print(f"\nwritten {path.relative_to(ROOT)}")
     if result["overall"]["ok"] == 0:
         sys.exit("FAILED: no request succeeded")
+    if not result.get("telesales", {"ok": True})["ok"]:
+        sys.exit("FAILED: an entry was handed out to two agents")
     if result["errors"]["rate"] > args.max_error_rate:
         sys.exit(
             f"FAILED: error rate {result['errors']['rate']:.2%} above "

@@ -21,3 +21,4 @@ from . import test_bonus_plan
 from . import test_bonus_statement
 from . import test_bonus_accounting
 from . import test_bonus_reports
+from . import test_call_list_queries
