@@ -27,3 +27,4 @@ from . import crm_bonus_target_line
 from . import crm_bonus_statement
 from . import crm_bonus_statement_kpi
 from . import crm_bonus_statement_line
+from . import account_partial_reconcile

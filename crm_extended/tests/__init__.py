@@ -19,3 +19,4 @@ from . import test_call_agent
 from . import test_telesales_tour
 from . import test_bonus_plan
 from . import test_bonus_statement
+from . import test_bonus_update
