@@ -793,6 +793,9 @@ class CrmBonusStatement(models.Model):
         if not rows:
             return
         users, companies, days = zip(*rows, strict=True)
+        self.flush_model(
+            ["user_id", "company_id", "date_from", "date_to", "state", "to_recompute"]
+        )
         self.env.cr.execute(
             SQL(
                 """

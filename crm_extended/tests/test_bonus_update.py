@@ -1,8 +1,9 @@
 from datetime import date
 
+import psycopg2
 from freezegun import freeze_time
 
-from odoo import Command
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import new_test_user, tagged
 
 from .common import CrmExtendedCase
@@ -263,3 +264,100 @@ class TestBonusUpdate(CrmExtendedCase):
         self._pay(invoice, date(2025, 3, 4))
         self._update()
         self.assertEqual(self._achieved(mar)["paid_revenue"], 0)
+
+
+@tagged("post_install", "-at_install")
+class TestBonusUpdateConcurrency(CrmExtendedCase):
+    """Two workers on committed data (cleaned up afterwards): the second one skips
+    the statement the first one holds, and the figures after a retry equal one
+    computation."""
+
+    def test_two_workers(self):
+        registry = self.registry
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            user = env.ref("base.user_admin")
+            today = fields.Date.today()
+            plan = env["crm.bonus.plan"].create(
+                {
+                    "name": "Concurrency Plan",
+                    "company_id": user.company_id.id,
+                    "currency_id": user.company_id.currency_id.id,
+                    "date_start": today.replace(day=1),
+                    "kpi_ids": [
+                        Command.create({"kpi_type": "calls_done", "weight": 100})
+                    ],
+                    "level_ids": [
+                        Command.create({"attainment": 100, "payout_factor": 100})
+                    ],
+                }
+            )
+            plan.action_approve()
+            target = env["crm.bonus.target"].create(
+                {
+                    "plan_id": plan.id,
+                    "user_id": user.id,
+                    "date_from": today.replace(day=1),
+                    "amount_on_target": 100,
+                    "line_ids": [
+                        Command.create({"kpi_type": "calls_done", "target": 2})
+                    ],
+                }
+            )
+            statement = env["crm.bonus.statement"].create({"target_id": target.id})
+            call = env["crm.phonecall"].create(
+                {
+                    "name": "Concurrent call",
+                    "user_id": user.id,
+                    "company_id": user.company_id.id,
+                    "date": fields.Datetime.now(),
+                    "state": "done",
+                }
+            )
+            env.flush_all()
+            ids = {"plan": plan.id, "statement": statement.id, "call": call.id}
+            self.assertTrue(statement.to_recompute)
+            cr.commit()  # pylint: disable=invalid-commit
+        try:
+            with registry.cursor() as cr_a, registry.cursor() as cr_b:
+                env_a = api.Environment(cr_a, SUPERUSER_ID, {})
+                env_b = api.Environment(cr_b, SUPERUSER_ID, {})
+                Statement_a = env_a["crm.bonus.statement"]
+                Statement_b = env_b["crm.bonus.statement"]
+                # A computes and holds the row lock until it commits
+                self.assertEqual(Statement_a._update_statements(), (1, 0))
+                # B skips the locked statement (left marked, retried later)
+                self.assertEqual(Statement_b._update_statements(), (0, 0))
+                cr_b.rollback()
+                # A worker computing it anyway waits for the lock (NOWAIT here)
+                cr_b.execute("SET LOCAL lock_timeout = '200ms'")
+                with self.assertRaises(psycopg2.errors.LockNotAvailable):
+                    Statement_b._compute_statements(
+                        Statement_b.browse(ids["statement"])
+                    )
+                cr_b.rollback()
+                cr_a.commit()  # pylint: disable=invalid-commit
+                # Then retries: replaces, never adds
+                self.assertEqual(Statement_b._update_statements(), (0, 0))
+                statement_b = Statement_b.browse(ids["statement"])
+                Statement_b._compute_statements(statement_b)
+                Statement_b._compute_statements(statement_b)
+                cr_b.commit()  # pylint: disable=invalid-commit
+                statement_b.invalidate_recordset()
+                self.assertEqual(len(statement_b.line_ids), 1)
+                self.assertEqual(statement_b.kpi_ids.achieved, 1)
+                self.assertEqual(statement_b.attainment, 50)
+                self.assertEqual(statement_b.amount_payout, 50)
+        finally:
+            with registry.cursor() as cr:
+                cr.execute(
+                    """
+                    DELETE FROM mail_message
+                     WHERE model = 'crm.bonus.statement' AND res_id = %(statement)s;
+                    DELETE FROM crm_bonus_statement WHERE id = %(statement)s;
+                    DELETE FROM crm_bonus_target WHERE plan_id = %(plan)s;
+                    DELETE FROM crm_bonus_plan WHERE id = %(plan)s;
+                    DELETE FROM crm_phonecall WHERE id = %(call)s;
+                    """,
+                    ids,
+                )
