@@ -24,3 +24,23 @@ class AccountMove(models.Model):
             "d.move_type IN %s AND (d.state != 'posted' OR d.sales_region_id IS NULL)",
             CUSTOMER_MOVE_TYPES,
         )
+
+    # Fields that move an invoice's revenue between bonus statements
+    _BONUS_FIELDS = {"state", "invoice_user_id", "invoice_date", "company_id"}
+
+    def write(self, vals):
+        bonus = self._BONUS_FIELDS & set(vals)
+        if bonus:
+            self._bonus_mark_dirty()
+        res = super().write(vals)
+        if bonus:
+            self._bonus_mark_dirty()
+        return res
+
+    def _bonus_mark_dirty(self):
+        self.env["crm.bonus.statement"]._mark_dirty(
+            (move.invoice_user_id.id, move.company_id.id, move.invoice_date)
+            for move in self
+            if move.state == "posted"
+            and move.move_type in ("out_invoice", "out_refund")
+        )

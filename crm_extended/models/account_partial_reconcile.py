@@ -7,10 +7,12 @@ class AccountPartialReconcile(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partials = super().create(vals_list)
+        partials._bonus_mark_dirty()
         partials._update_bonus_statements()
         return partials
 
     def unlink(self):
+        self._bonus_mark_dirty()
         moves = (self.debit_move_id | self.credit_move_id).move_id
         res = super().unlink()
         self.env["crm.bonus.statement"]._update_paid_state(moves)
@@ -21,3 +23,13 @@ class AccountPartialReconcile(models.Model):
         when their payable line is fully reconciled."""
         moves = (self.debit_move_id | self.credit_move_id).move_id
         self.env["crm.bonus.statement"]._update_paid_state(moves)
+
+    def _bonus_mark_dirty(self):
+        """Paid revenue: the statements of the customer invoices' salespeople at
+        the reconciliation's date."""
+        self.env["crm.bonus.statement"]._mark_dirty(
+            (move.invoice_user_id.id, move.company_id.id, partial.max_date)
+            for partial in self
+            for move in (partial.debit_move_id | partial.credit_move_id).move_id
+            if move.is_sale_document()
+        )

@@ -124,7 +124,13 @@ class CalendarEvent(models.Model):
 
     def write(self, vals):
         self._check_sfa_write_access()
-        return super().write(vals)
+        bonus = self._BONUS_FIELDS & set(vals)
+        if bonus:
+            self._bonus_mark_dirty()
+        res = super().write(vals)
+        if bonus:
+            self._bonus_mark_dirty()
+        return res
 
     def unlink(self):
         self._check_sfa_write_access()
@@ -250,3 +256,24 @@ class CalendarEvent(models.Model):
         remaining = self.search_count(domain) if len(events) == MISSED_BATCH else 0
         self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
         return events
+
+    # ------------------------------------------------------------
+    # BONUS
+    # ------------------------------------------------------------
+
+    # Fields that move done work between bonus statements
+    _BONUS_FIELDS = {"sfa_state", "start", "user_id", "active", "sfa_kind"}
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        if any(vals.get("sfa_state") == "done" for vals in vals_list):
+            records._bonus_mark_dirty()
+        return records
+
+    def _bonus_mark_dirty(self):
+        self.env["crm.bonus.statement"]._mark_dirty(
+            (rec.user_id.id, None, rec.start and rec.start.date())
+            for rec in self
+            if rec.sfa_state == "done" and rec.sfa_kind in ("visit", "call")
+        )

@@ -50,6 +50,18 @@ class CrmBonusStatementLine(models.Model):
     phonecall_id = fields.Many2one(
         "crm.phonecall", string="Logged Call", ondelete="set null"
     )
+    is_adjustment = fields.Boolean(
+        readonly=True,
+        help="A change, after its approval, to the sources of an earlier statement: "
+        "the difference between what it counted and what they count now.",
+    )
+    adjusted_statement_id = fields.Many2one(
+        "crm.bonus.statement",
+        readonly=True,
+        ondelete="cascade",
+        index="btree_not_null",
+        help="The approved statement this adjustment corrects.",
+    )
     res_model = fields.Char(
         string="Source Model", compute="_compute_source", help="The source document."
     )

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CrmPhonecall(models.Model):
@@ -23,3 +23,33 @@ class CrmPhonecall(models.Model):
         readonly=True,
         help="The order taken during the call.",
     )
+
+    # ------------------------------------------------------------
+    # BONUS
+    # ------------------------------------------------------------
+
+    # Fields that move held calls between bonus statements
+    _BONUS_FIELDS = {"state", "date", "user_id", "active", "company_id"}
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        calls = super().create(vals_list)
+        if any(vals.get("state") == "done" for vals in vals_list):
+            calls._bonus_mark_dirty()
+        return calls
+
+    def write(self, vals):
+        bonus = self._BONUS_FIELDS & set(vals)
+        if bonus:
+            self._bonus_mark_dirty()
+        res = super().write(vals)
+        if bonus:
+            self._bonus_mark_dirty()
+        return res
+
+    def _bonus_mark_dirty(self):
+        self.env["crm.bonus.statement"]._mark_dirty(
+            (call.user_id.id, call.company_id.id, call.date and call.date.date())
+            for call in self
+            if call.state == "done"
+        )
