@@ -1,13 +1,18 @@
 from datetime import timedelta
 
+import psycopg2
 import pytz
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from odoo.addons.crm.models.crm_stage import AVAILABLE_PRIORITIES
 from odoo.addons.phone_validation.tools import phone_validation
+
+# How many due entries "Next call" considers, in case others take the first ones
+RESERVE_CANDIDATES = 20
 
 OPEN_STATES = ("pending", "callback")
 HISTORY_LIMIT = 5
@@ -121,6 +126,23 @@ class CrmCallListEntry(models.Model):
             "An opportunity appears once per call list.",
         ),
     ]
+
+    def init(self):
+        # The agents' queues: due entries by agent (NULL: the list's shared pool)
+        # in the order "Next call" takes them
+        create_index(
+            self.env.cr,
+            "crm_call_list_entry_queue_index",
+            self._table,
+            [
+                "agent_id",
+                "priority DESC",
+                "attempt_count",
+                "date_next_attempt NULLS FIRST",
+                "id",
+            ],
+            where="state IN ('pending', 'callback')",
+        )
 
     @api.depends("phone")
     def _compute_phone_url(self):
@@ -303,6 +325,58 @@ class CrmCallListEntry(models.Model):
     # BUSINESS: the agent's queue
     # ------------------------------------------------------------
 
+    def _queue_sql(self, agent, hour, now, limit):
+        """The first ``limit`` due entries of ``agent``'s queue, best first: their
+        own, then the list's unassigned ones, each read in order from the partial
+        index ``crm_call_list_entry_queue_index`` and stopped at ``limit``, instead of
+        sorting every due entry."""
+        due = SQL(
+            """l.state = 'running' AND l.active
+               AND l.company_id IN %(companies)s
+               AND e.state IN ('pending', 'callback')
+               AND (e.state = 'callback' OR (l.call_hour_from <= %(hour)s
+                                             AND %(hour)s < l.call_hour_to))
+               AND (e.date_next_attempt IS NULL OR e.date_next_attempt <= %(now)s)
+               AND NOT COALESCE(p.call_do_not_call, FALSE)
+               AND NOT COALESCE(cp.call_do_not_call, FALSE)
+               AND NOT EXISTS (SELECT 1 FROM phone_blacklist b
+                                WHERE b.active AND b.number = e.phone)""",
+            companies=tuple(agent.company_ids.ids) or (0,),
+            hour=hour,
+            now=now,
+        )
+        order = SQL(
+            "e.priority DESC, e.attempt_count, e.date_next_attempt NULLS FIRST, e.id"
+        )
+        source = SQL(
+            """SELECT e.id, e.priority, e.attempt_count, e.date_next_attempt
+                 FROM crm_call_list_entry e
+                 JOIN crm_call_list l ON l.id = e.call_list_id
+            LEFT JOIN res_partner p ON p.id = e.partner_id
+            LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id"""
+        )
+        return SQL(
+            """SELECT e.id FROM (
+                   (%(source)s
+                     WHERE e.agent_id = %(agent)s AND %(due)s
+                     ORDER BY %(order)s LIMIT %(limit)s)
+                   UNION ALL
+                   (%(source)s
+                     WHERE e.agent_id IS NULL AND %(due)s
+                       AND EXISTS (SELECT 1 FROM crm_call_list_agent_rel r
+                                    WHERE r.call_list_id = l.id
+                                      AND r.user_id = %(agent)s)
+                     ORDER BY %(order)s LIMIT %(limit)s)
+               ) AS e
+               ORDER BY %(order)s
+               LIMIT %(limit)s""",
+            source=source,
+            agent=agent.id,
+            due=due,
+            order=order,
+            limit=limit,
+        )
+
     @api.model
     def reserve_next(self, agent):
         """Reserve and return the next due entry of the agent's running lists, or an
@@ -323,37 +397,32 @@ class CrmCallListEntry(models.Model):
         now = fields.Datetime.now()
         hour = self._local_hour(agent, now)
         self.env.flush_all()
-        rows = self.env.execute_query(
-            SQL(
-                """SELECT e.id
-                     FROM crm_call_list_entry e
-                     JOIN crm_call_list l ON l.id = e.call_list_id
-                LEFT JOIN res_partner p ON p.id = e.partner_id
-                LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
-                    WHERE l.state = 'running' AND l.active
-                      AND l.company_id IN %(companies)s
-                      AND (e.agent_id = %(agent)s OR (e.agent_id IS NULL AND EXISTS (
-                            SELECT 1 FROM crm_call_list_agent_rel r
-                             WHERE r.call_list_id = l.id AND r.user_id = %(agent)s)))
-                      AND (e.state = 'callback' OR (e.state = 'pending'
-                            AND l.call_hour_from <= %(hour)s
-                            AND %(hour)s < l.call_hour_to))
-                      AND (e.date_next_attempt IS NULL
-                            OR e.date_next_attempt <= %(now)s)
-                      AND NOT COALESCE(p.call_do_not_call, FALSE)
-                      AND NOT COALESCE(cp.call_do_not_call, FALSE)
-                      AND NOT EXISTS (SELECT 1 FROM phone_blacklist b
-                                       WHERE b.active AND b.number = e.phone)
-                 ORDER BY e.priority DESC, e.attempt_count,
-                          e.date_next_attempt NULLS FIRST, e.id
-                    LIMIT 1
-                      FOR UPDATE OF e SKIP LOCKED""",
-                companies=tuple(agent.company_ids.ids) or (0,),
-                agent=agent.id,
-                hour=hour,
-                now=now,
+        candidates = [
+            row[0]
+            for row in self.env.execute_query(
+                self._queue_sql(agent, hour, now, RESERVE_CANDIDATES)
             )
-        )
+        ]
+        rows = []
+        for candidate in candidates:
+            # Odoo's requests read a snapshot (REPEATABLE READ): an entry another
+            # agent reserved and committed since the snapshot was taken cannot be
+            # locked (serialization failure), one being reserved is skipped. Either
+            # way: the next candidate.
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    rows = self.env.execute_query(
+                        SQL(
+                            """SELECT id FROM crm_call_list_entry
+                                WHERE id = %s AND state IN ('pending', 'callback')
+                                  FOR UPDATE SKIP LOCKED""",
+                            candidate,
+                        )
+                    )
+            except psycopg2.errors.SerializationFailure:
+                continue
+            if rows:
+                break
         if not rows:
             return self.browse()
         self.env.execute_query(

@@ -14,7 +14,7 @@ LARGE = 200  # ten times more: the query counts must not change
 # Queries of each step, for a list of SMALL entries and for one of LARGE entries.
 BUILD_QUERIES = 18
 DISTRIBUTE_QUERIES = 7
-RESERVE_QUERIES = 7
+RESERVE_QUERIES = 10
 
 
 @tagged("post_install", "-at_install")

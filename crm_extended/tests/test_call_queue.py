@@ -107,6 +107,18 @@ class TestCallQueue(CallListCase):
             # Both entries are taken: a third press finds nothing.
             self.assertFalse(env_2["crm.call.list.entry"].reserve_next(env_2.user))
             self.assertEqual(entry_1.agent_id.id, admin_id)
+            cr_1.rollback()
+            cr_2.rollback()
+
+            # A request reads one snapshot: cursor 2 takes it, then cursor 1
+            # reserves the first entry and commits. Cursor 2 cannot lock that row
+            # any more (serialization failure): it takes the next one instead.
+            cr_2.execute("SELECT 1 FROM crm_call_list_entry LIMIT 1")
+            taken = env_1["crm.call.list.entry"].reserve_next(env_1.user)
+            cr_1.commit()
+            other = env_2["crm.call.list.entry"].reserve_next(env_2.user)
+            self.assertTrue(other)
+            self.assertNotEqual(other.id, taken.id)
         finally:
             cr_1.rollback()
             cr_2.rollback()
