@@ -566,7 +566,8 @@ class TelesalesAgent(Scenario):
     actions = [(1, "next_call")]
 
     def next_call(self):
-        action = self.call("next_call", ENTRY_MODEL, "action_next_call", [])
+        # A list header button: called on no selected entry
+        action = self.call("next_call", ENTRY_MODEL, "action_next_call", [[]])
         if action is None:
             return  # the error is recorded
         entry_id = action.get("res_id")
