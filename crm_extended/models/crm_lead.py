@@ -3,6 +3,10 @@ from odoo.tools.sql import column_exists, create_column
 
 from .crm_stage import FORECAST_CATEGORIES
 
+# KPIs a won opportunity adds its expected revenue to: the order it becomes is
+# confirmed, then invoiced
+BONUS_ESTIMATE_KPIS = ("confirmed_sales", "invoiced_revenue")
+
 
 class CrmLead(models.Model):
     _name = "crm.lead"
@@ -27,6 +31,19 @@ class CrmLead(models.Model):
         compute="_compute_forecast_category",
         store=True,
         readonly=True,
+    )
+
+    # Bonus: what winning the opportunity adds to its salesperson's payout
+    bonus_estimate = fields.Monetary(
+        string="Bonus Effect if Won",
+        compute="_compute_bonus_estimate",
+        currency_field="bonus_estimate_currency_id",
+        help="Estimate only: what the salesperson's bonus of the current period would "
+        "gain if this opportunity's expected revenue were confirmed (and invoiced) in "
+        "the period, from the open bonus statement as last computed.",
+    )
+    bonus_estimate_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_bonus_estimate"
     )
 
     def _auto_init(self):
@@ -66,3 +83,49 @@ class CrmLead(models.Model):
                 continue
             lead.forecast_category_stage_id = lead.stage_id
             lead.forecast_category = lead.stage_id.forecast_category or "pipeline"
+
+    @api.depends_context("uid", "tz")
+    @api.depends("user_id", "expected_revenue", "type", "active", "stage_id.is_won")
+    def _compute_bonus_estimate(self):
+        """Payout of the salesperson's current open statement with the expected
+        revenue added to the achieved sales and invoiced revenue, minus its payout:
+        one search for the statements of all the leads' salespeople, the statements'
+        KPIs read at once."""
+        open_leads = self.filtered(
+            lambda lead: lead.type == "opportunity"
+            and lead.active
+            and not lead.stage_id.is_won
+            and lead.expected_revenue
+        )
+        statements = open_leads.user_id._get_current_bonus_statements()
+        today = fields.Date.context_today(self)
+        rates = {}
+        for lead in self:
+            statement = lead in open_leads and statements.get(lead.user_id.id)
+            lead.bonus_estimate_currency_id = (
+                statement.currency_id if statement else lead.company_currency
+            )
+            lead.bonus_estimate = (
+                lead._bonus_estimate_for(statement, today, rates) if statement else 0.0
+            )
+
+    def _bonus_estimate_for(self, statement, today, rates):
+        self.ensure_one()
+        company = statement.company_id
+        from_currency = self.company_currency or company.currency_id
+        key = (from_currency, statement.currency_id, company)
+        if key not in rates:
+            rates[key] = from_currency._convert(
+                1.0, statement.currency_id, company, today, round=False
+            )
+        added = self.expected_revenue * rates[key]
+        attainment = statement.attainment + sum(
+            added / kpi.target * kpi.weight
+            for kpi in statement.kpi_ids
+            if kpi.kpi_type in BONUS_ESTIMATE_KPIS and kpi.target
+        )
+        if not attainment > statement.attainment:
+            return 0.0
+        factor = statement.plan_id._payout_factor(attainment)
+        payout = statement.currency_id.round(statement.amount_on_target * factor / 100)
+        return payout - statement.amount_payout

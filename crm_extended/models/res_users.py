@@ -1,4 +1,6 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .crm_bonus_statement import OPEN_STATES
 
 
 class ResUsers(models.Model):
@@ -36,16 +38,75 @@ class ResUsers(models.Model):
         "opens and is dialed.",
     )
 
+    # Bonus: an estimate of the current period's payout
+    bonus_estimate = fields.Monetary(
+        string="My Bonus Estimate",
+        compute="_compute_bonus_estimate",
+        currency_field="bonus_estimate_currency_id",
+        help="Estimate only: the payout of the current period's open bonus statement "
+        "as last computed; it changes until the statement is approved.",
+    )
+    bonus_estimate_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_bonus_estimate"
+    )
+
     @property
     def SELF_READABLE_FIELDS(self):
-        return super().SELF_READABLE_FIELDS + ["call_auto_dial"]
+        return super().SELF_READABLE_FIELDS + [
+            "call_auto_dial",
+            "bonus_estimate",
+            "bonus_estimate_currency_id",
+        ]
 
     @property
     def SELF_WRITEABLE_FIELDS(self):
         return super().SELF_WRITEABLE_FIELDS + ["call_auto_dial"]
+
+    @api.depends_context("uid", "tz")
+    def _compute_bonus_estimate(self):
+        statements = self._get_current_bonus_statements()
+        for user in self:
+            statement = statements.get(user.id)
+            user.bonus_estimate = statement.amount_payout if statement else 0.0
+            user.bonus_estimate_currency_id = (
+                statement.currency_id if statement else user.company_id.currency_id
+            )
 
     def write(self, vals):
         res = super().write(vals)
         if "sales_region_managed_ids" in vals:
             self.env.registry.clear_cache()  # record rules read the managed regions
         return res
+
+    # ------------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------------
+
+    def _get_current_bonus_statements(self):
+        """{user id: open statement covering today} of these users, in one search
+        whatever their number, as superuser records: only for the users whose bonus
+        the current user may see (their own, or any for bonus managers)."""
+        users = self
+        if not (
+            self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
+        ):
+            users &= self.env.user
+        if not users:
+            return {}
+        today = fields.Date.context_today(self)
+        statements_su = (
+            self.env["crm.bonus.statement"]
+            .sudo()
+            .search(
+                [
+                    ("user_id", "in", users.ids),
+                    ("state", "in", OPEN_STATES),
+                    ("date_from", "<=", today),
+                    ("date_to", ">=", today),
+                ]
+            )
+        )
+        result = {}
+        for statement_su in statements_su:
+            result.setdefault(statement_su.user_id.id, statement_su)
+        return result

@@ -1,0 +1,222 @@
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.tests import new_test_user, tagged
+
+from .common import CrmExtendedCase
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2025-02-15 12:00")
+class TestBonusEstimate(CrmExtendedCase):
+    """A company of its own without taxes; a monthly plan of 100 % confirmed
+    sales with a threshold of 50 % and the curve 50 % → 40 %, 100 % → 100 %.
+    Ann's February target is 1,000 of sales for 500 on target; she confirmed 600
+    in February: attainment 60 %, factor 40 + 60 × 10 / 50 = 52 %, payout 260.
+    Bob has no target."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_e = cls.env["res.company"].create({"name": "Bonus Estimate Co"})
+        cls.env = cls.env(
+            context=dict(cls.env.context, allowed_company_ids=cls.company_e.ids)
+        )
+        company_vals = {
+            "company_id": cls.company_e.id,
+            "company_ids": [Command.set(cls.company_e.ids)],
+        }
+        cls.ann = new_test_user(
+            cls.env,
+            "crmx_be_ann",
+            groups="sales_team.group_sale_salesman",
+            name="Ann Estimate",
+            **company_vals,
+        )
+        cls.bob = new_test_user(
+            cls.env,
+            "crmx_be_bob",
+            groups="sales_team.group_sale_salesman",
+            name="Bob Estimate",
+            **company_vals,
+        )
+        cls.bonus_manager = new_test_user(
+            cls.env,
+            "crmx_be_bonus",
+            groups="sales_team.group_sale_salesman,crm_extended.group_bonus_manager",
+            name="Bea Estimate",
+            **company_vals,
+        )
+        product = (
+            cls.env["product.product"]
+            .with_company(cls.company_e)
+            .create({"name": "Gadget", "list_price": 100, "taxes_id": False})
+        )
+        order = (
+            cls.env["sale.order"]
+            .with_company(cls.company_e)
+            .create(
+                {
+                    "partner_id": cls._customer("Estimate Customer").id,
+                    "user_id": cls.ann.id,
+                    "company_id": cls.company_e.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "product_uom_qty": 6,
+                                "price_unit": 100,
+                                "tax_id": False,
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        order.action_confirm()
+        cls.plan = cls.env["crm.bonus.plan"].create(
+            {
+                "name": "Estimate Plan",
+                "company_id": cls.company_e.id,
+                "currency_id": cls.company_e.currency_id.id,
+                "date_start": date(2025, 1, 1),
+                "threshold": 50,
+                "cap": 200,
+                "kpi_ids": [
+                    Command.create({"kpi_type": "confirmed_sales", "weight": 100})
+                ],
+                "level_ids": [
+                    Command.create(
+                        {"sequence": 1, "attainment": 50, "payout_factor": 40}
+                    ),
+                    Command.create(
+                        {"sequence": 2, "attainment": 100, "payout_factor": 100}
+                    ),
+                ],
+            }
+        )
+        cls.plan.action_approve()
+        target = cls.env["crm.bonus.target"].create(
+            {
+                "plan_id": cls.plan.id,
+                "user_id": cls.ann.id,
+                "date_from": date(2025, 2, 1),
+                "amount_on_target": 500,
+                "line_ids": [
+                    Command.create({"kpi_type": "confirmed_sales", "target": 1000})
+                ],
+            }
+        )
+        target.action_create_statements()
+        cls.statement = cls.env["crm.bonus.statement"].search(
+            [("target_id", "=", target.id)]
+        )
+
+    def _leads(self, user, revenues):
+        return (
+            self.env["crm.lead"]
+            .with_company(self.company_e)
+            .create(
+                [
+                    {
+                        "name": f"Deal {index}",
+                        "type": "opportunity",
+                        "user_id": user.id,
+                        "company_id": self.company_e.id,
+                        "expected_revenue": revenue,
+                    }
+                    for index, revenue in enumerate(revenues)
+                ]
+            )
+        )
+
+    def test_statement(self):
+        self.assertEqual(self.statement.state, "draft")
+        self.assertAlmostEqual(self.statement.attainment, 60.0)
+        self.assertAlmostEqual(self.statement.payout_factor, 52.0)
+        self.assertEqual(self.statement.amount_payout, 260.0)
+
+    def test_lead_estimate(self):
+        lead = self._leads(self.ann, [200])
+        # 800 / 1,000 = 80 %: factor 40 + 60 × 30 / 50 = 76 %, payout 380; + 120
+        self.assertEqual(lead.with_user(self.ann).bonus_estimate, 120.0)
+        self.assertEqual(
+            lead.with_user(self.ann).bonus_estimate_currency_id,
+            self.company_e.currency_id,
+        )
+        self.assertEqual(lead.with_user(self.bonus_manager).bonus_estimate, 120.0)
+        # Another salesperson does not see Ann's bonus
+        self.assertEqual(lead.with_user(self.bob).bonus_estimate, 0.0)
+
+    def test_lead_estimate_cases(self):
+        big, below, bob_lead = self._leads(self.ann, [2000, -700]) | self._leads(
+            self.bob, [200]
+        )
+        # 2,600 / 1,000 = 260 %: past the last level on its slope, capped at 200 %
+        self.assertEqual(big.with_user(self.ann).bonus_estimate, 1000.0 - 260.0)
+        # A negative expected revenue never lowers the estimate below nothing
+        self.assertEqual(below.with_user(self.ann).bonus_estimate, 0.0)
+        # No statement for Bob
+        self.assertEqual(bob_lead.with_user(self.bob).bonus_estimate, 0.0)
+        self.assertEqual(bob_lead.bonus_estimate, 0.0)
+        # Won, lost or a lead: no effect any more
+        won_stage = self.env["crm.stage"].create({"name": "Won", "is_won": True})
+        lead = self._leads(self.ann, [200])
+        lead.stage_id = won_stage
+        self.assertEqual(lead.with_user(self.ann).bonus_estimate, 0.0)
+        lead = self._leads(self.ann, [200])
+        lead.action_archive()
+        self.assertEqual(lead.with_user(self.ann).bonus_estimate, 0.0)
+
+    def test_lead_estimate_closed_statement(self):
+        lead = self._leads(self.ann, [200])
+        self.statement.action_submit()
+        self.assertEqual(lead.with_user(self.ann).bonus_estimate, 120.0)
+        self.statement.with_user(self.bonus_manager).action_approve()
+        lead.invalidate_recordset()
+        self.assertEqual(lead.with_user(self.ann).bonus_estimate, 0.0)
+
+    def test_user_estimate(self):
+        users = self.ann | self.bob
+        self.assertEqual(self.ann.with_user(self.ann).bonus_estimate, 260.0)
+        self.assertEqual(
+            self.ann.with_user(self.ann).bonus_estimate_currency_id,
+            self.company_e.currency_id,
+        )
+        self.assertEqual(self.bob.with_user(self.bob).bonus_estimate, 0.0)
+        # Only bonus managers see the others' estimates
+        self.assertEqual(self.ann.with_user(self.bob).bonus_estimate, 0.0)
+        self.assertEqual(
+            users.with_user(self.bonus_manager).mapped("bonus_estimate"), [260.0, 0.0]
+        )
+        # Readable by the user on their preferences
+        self.assertEqual(
+            self.ann.with_user(self.ann).read(["bonus_estimate"])[0]["bonus_estimate"],
+            260.0,
+        )
+        with freeze_time("2025-03-15 12:00"):
+            self.ann.invalidate_recordset()
+            self.assertEqual(self.ann.with_user(self.ann).bonus_estimate, 0.0)
+
+    def _estimate_queries(self, count):
+        leads = self._leads(self.ann, [100] * (count - 1)) | self._leads(
+            self.bob, [100]
+        )
+        leads = leads.with_user(self.bonus_manager)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        # Caches of the user's groups and record rules warmed once
+        leads[:1].mapped("bonus_estimate")
+        self.env.invalidate_all()
+        with self.assertQueryCount(13):
+            estimates = leads.mapped("bonus_estimate")
+        # 700 / 1,000 = 70 %: factor 64 %, payout 320; + 60 each
+        self.assertEqual(estimates, [60.0] * (count - 1) + [0.0])
+
+    def test_estimate_queries_2_leads(self):
+        self._estimate_queries(2)
+
+    def test_estimate_queries_10_leads(self):
+        self._estimate_queries(10)
