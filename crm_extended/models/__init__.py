@@ -28,3 +28,4 @@ from . import crm_bonus_statement
 from . import crm_bonus_statement_kpi
 from . import crm_bonus_statement_line
 from . import account_partial_reconcile
+from . import sale_order_line

@@ -165,6 +165,40 @@ class TestBonusUpdate(CrmExtendedCase):
         # Nothing marked: nothing to do
         self.assertEqual(self._update(), (0, 0))
 
+    def test_order_lines_changed_after_confirmation(self):
+        feb = self._statement(date(2025, 2, 1))
+        order = (
+            self.env["sale.order"]
+            .with_company(self.company_u)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "user_id": self.ann.id,
+                    "order_line": [
+                        Command.create(
+                            {"product_id": self.product.id, "product_uom_qty": 2}
+                        )
+                    ],
+                }
+            )
+        )
+        with freeze_time("2025-02-14 10:00"):
+            order.action_confirm()
+        self._update()
+        self.assertEqual(self._achieved(feb)["confirmed_sales"], 200)
+        order.order_line.product_uom_qty = 5
+        self.assertTrue(feb.to_recompute, "a changed quantity marks the statement")
+        self._update()
+        self.assertEqual(self._achieved(feb)["confirmed_sales"], 500)
+        order.order_line = [
+            Command.create({"product_id": self.product.id, "product_uom_qty": 1})
+        ]
+        self.assertTrue(feb.to_recompute, "an added line marks the statement")
+        self._update()
+        self.assertEqual(self._achieved(feb)["confirmed_sales"], 600)
+        order.order_line[0].name = "Renamed"
+        self.assertFalse(feb.to_recompute, "a new description counts nothing")
+
     def _history(self, count):
         """``count`` invoices of February, half paid."""
         for i in range(count):
