@@ -225,6 +225,9 @@ class CrmBonusPlan(models.Model):
             self._check_draft()
         return super().write(vals)
 
+    def _check_lines_editable(self):
+        self._check_draft()
+
     def _check_draft(self):
         approved = self.filtered(lambda plan: plan.state != "draft")
         if approved:

@@ -7,6 +7,8 @@ from .crm_bonus_plan import KPI_TYPES, MONEY_KPIS
 class CrmBonusPlanKpi(models.Model):
     _name = "crm.bonus.plan.kpi"
     _description = "Bonus Plan KPI"
+    _inherit = ["crm.bonus.locked.mixin"]
+    _locked_by = "plan_id"
     _order = "plan_id, sequence, id"
     _check_company_auto = True
 
@@ -63,18 +65,3 @@ class CrmBonusPlanKpi(models.Model):
                         kpi=dict(KPI_TYPES)[kpi.kpi_type],
                     )
                 )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env["crm.bonus.plan"].browse(
-            [vals["plan_id"] for vals in vals_list if vals.get("plan_id")]
-        )._check_draft()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.plan_id._check_draft()
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_approved(self):
-        self.plan_id._check_draft()

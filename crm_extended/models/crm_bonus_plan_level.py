@@ -1,9 +1,11 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 
 class CrmBonusPlanLevel(models.Model):
     _name = "crm.bonus.plan.level"
     _description = "Bonus Payout Level"
+    _inherit = ["crm.bonus.locked.mixin"]
+    _locked_by = "plan_id"
     _order = "plan_id, sequence, attainment, id"
 
     plan_id = fields.Many2one(
@@ -27,18 +29,3 @@ class CrmBonusPlanLevel(models.Model):
             "Payout levels are positive percentages.",
         ),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env["crm.bonus.plan"].browse(
-            [vals["plan_id"] for vals in vals_list if vals.get("plan_id")]
-        )._check_draft()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.plan_id._check_draft()
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_approved(self):
-        self.plan_id._check_draft()

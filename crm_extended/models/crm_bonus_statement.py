@@ -198,6 +198,9 @@ class CrmBonusStatement(models.Model):
             self._check_open()
         return super().write(vals)
 
+    def _check_lines_editable(self):
+        self._check_open()
+
     def _check_open(self):
         closed = self.filtered(lambda s: s.state not in OPEN_STATES)
         if closed:

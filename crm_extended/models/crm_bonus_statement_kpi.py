@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 from .crm_bonus_plan import KPI_TYPES
 
@@ -6,6 +6,8 @@ from .crm_bonus_plan import KPI_TYPES
 class CrmBonusStatementKpi(models.Model):
     _name = "crm.bonus.statement.kpi"
     _description = "Bonus Statement KPI"
+    _inherit = ["crm.bonus.locked.mixin"]
+    _locked_by = "statement_id"
     _order = "statement_id, id"
 
     statement_id = fields.Many2one(
@@ -38,18 +40,3 @@ class CrmBonusStatementKpi(models.Model):
         help="Achieved / target; 0 when the target is 0.",
     )
     weighted_attainment = fields.Float(string="Weighted (%)", readonly=True)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env["crm.bonus.statement"].browse(
-            [vals["statement_id"] for vals in vals_list if vals.get("statement_id")]
-        )._check_open()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.statement_id._check_open()
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_closed(self):
-        self.statement_id._check_open()

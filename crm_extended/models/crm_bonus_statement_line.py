@@ -10,6 +10,8 @@ class CrmBonusStatementLine(models.Model):
 
     _name = "crm.bonus.statement.line"
     _description = "Bonus Statement Source Line"
+    _inherit = ["crm.bonus.locked.mixin"]
+    _locked_by = "statement_id"
     _order = "statement_id, kpi_type, date, id"
 
     statement_id = fields.Many2one(
@@ -88,21 +90,6 @@ class CrmBonusStatementLine(models.Model):
             else:
                 line.res_model = False
                 line.res_id = False
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env["crm.bonus.statement"].browse(
-            [vals["statement_id"] for vals in vals_list if vals.get("statement_id")]
-        )._check_open()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.statement_id._check_open()
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_closed(self):
-        self.statement_id._check_open()
 
     def action_open_source(self):
         self.ensure_one()
