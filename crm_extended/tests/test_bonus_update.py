@@ -118,6 +118,26 @@ class TestBonusUpdate(CrmExtendedCase):
             ._create_payments()
         )
 
+    def _confirmed_order(self, quantity):
+        order = (
+            self.env["sale.order"]
+            .with_company(self.company_u)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "user_id": self.ann.id,
+                    "order_line": [
+                        Command.create(
+                            {"product_id": self.product.id, "product_uom_qty": quantity}
+                        )
+                    ],
+                }
+            )
+        )
+        with freeze_time("2025-02-14 10:00"):
+            order.action_confirm()
+        return order
+
     def _achieved(self, statement):
         statement.invalidate_recordset()
         return {kpi.kpi_type: round(kpi.achieved, 2) for kpi in statement.kpi_ids}
@@ -139,23 +159,7 @@ class TestBonusUpdate(CrmExtendedCase):
         self.assertTrue(feb.to_recompute, "a payment marks the statement")
         self._update()
         self.assertEqual(self._achieved(feb)["paid_revenue"], 150)
-        order = (
-            self.env["sale.order"]
-            .with_company(self.company_u)
-            .create(
-                {
-                    "partner_id": self.customer.id,
-                    "user_id": self.ann.id,
-                    "order_line": [
-                        Command.create(
-                            {"product_id": self.product.id, "product_uom_qty": 2}
-                        )
-                    ],
-                }
-            )
-        )
-        with freeze_time("2025-02-14 10:00"):
-            order.action_confirm()
+        order = self._confirmed_order(quantity=2)
         self._update()
         self.assertEqual(self._achieved(feb)["confirmed_sales"], 200)
         order._action_cancel()
@@ -167,23 +171,7 @@ class TestBonusUpdate(CrmExtendedCase):
 
     def test_order_lines_changed_after_confirmation(self):
         feb = self._statement(date(2025, 2, 1))
-        order = (
-            self.env["sale.order"]
-            .with_company(self.company_u)
-            .create(
-                {
-                    "partner_id": self.customer.id,
-                    "user_id": self.ann.id,
-                    "order_line": [
-                        Command.create(
-                            {"product_id": self.product.id, "product_uom_qty": 2}
-                        )
-                    ],
-                }
-            )
-        )
-        with freeze_time("2025-02-14 10:00"):
-            order.action_confirm()
+        order = self._confirmed_order(quantity=2)
         self._update()
         self.assertEqual(self._achieved(feb)["confirmed_sales"], 200)
         order.order_line.product_uom_qty = 5
