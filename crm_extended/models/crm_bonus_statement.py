@@ -1,3 +1,5 @@
+from datetime import datetime, time, timedelta
+
 from psycopg2 import errors
 
 from odoo import Command, _, api, fields, models
@@ -32,6 +34,8 @@ LINE_COLUMNS = (
     "event_id",
     "phonecall_id",
     "partner_id",
+    "user_id",
+    "company_id",
 )
 
 
@@ -355,10 +359,10 @@ class CrmBonusStatement(models.Model):
                 ids=ids,
             )
         )
-        kpi_types = set(statements.kpi_ids.mapped("kpi_type"))
+        scope = self._fetch_scope(ids)
+        kpi_types = set(scope)
         for kpi_type, _label in KPI_TYPES:
-            if kpi_type in kpi_types:
-                self._insert_lines(ids, kpi_type)
+            self._insert_lines(scope, kpi_type)
         self._insert_adjustments(statements, kpi_types)
         cr.execute(
             SQL(
@@ -459,51 +463,114 @@ class CrmBonusStatement(models.Model):
         statements.invalidate_recordset()
         self.env["crm.bonus.statement.kpi"].invalidate_model()
 
-    def _insert_lines(self, ids, kpi_type, table="crm_bonus_statement_line"):
-        """Write the source lines of one KPI type for the statements ``ids`` (into
-        ``table``, a table with the same columns)."""
-        query = getattr(self, f"_sql_{kpi_type}")()
+    def _fetch_scope(self, ids):
+        """{KPI type: rows} of the statements ``ids``: per statement KPI, what the
+        achievement queries need (statement, KPI line, salesperson, company,
+        period, plan KPI, whether it has a product filter). One query."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT k.kpi_type, s.id, k.id, s.user_id, s.company_id, s.date_from,
+                       s.date_to, k.plan_kpi_id,
+                       EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_product_rel r
+                                WHERE r.kpi_id = k.plan_kpi_id)
+                       OR EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_categ_rel r
+                                   WHERE r.kpi_id = k.plan_kpi_id)
+                  FROM crm_bonus_statement s
+                  JOIN crm_bonus_statement_kpi k ON k.statement_id = s.id
+                 WHERE s.id IN %s
+                """,
+                tuple(ids),
+            )
+        )
+        scope = {}
+        for kpi_type, *row in self.env.cr.fetchall():
+            scope.setdefault(kpi_type, []).append(row)
+        return scope
+
+    def _insert_lines(self, scope, kpi_type, table="crm_bonus_statement_line"):
+        """Write the source lines of one KPI type for the statement KPIs ``scope``
+        (rows of ``_fetch_scope``) into ``table`` (a table with the same columns).
+
+        The scope comes as literal arrays rather than from the statement tables:
+        statements made in the same transaction are not in the planner's
+        statistics yet, and a scope estimated at one row has it rescan the
+        period's documents once per statement (200 statements: 100 times slower).
+        """
+        rows = scope.get(kpi_type)
+        if not rows:
+            return
+        columns = list(zip(*rows, strict=True))
+        date_from, date_to = min(columns[4]), max(columns[5])
+        bounds = {
+            "users": sorted(set(columns[2])),
+            "companies": sorted(set(columns[3])),
+            "date_from": date_from,
+            "date_to": date_to,
+            "dt_from": datetime.combine(date_from, time.min),
+            "dt_to": datetime.combine(date_to + timedelta(days=1), time.min),
+        }
         self.env.cr.execute(
             SQL(
                 """
                 WITH scope AS (
-                    SELECT s.id AS statement_id, k.id AS statement_kpi_id,
-                           s.user_id, s.company_id, s.date_from, s.date_to,
-                           s.date_from::timestamp AS dt_from,
-                           (s.date_to + 1)::timestamp AS dt_to,
-                           k.plan_kpi_id,
-                           (EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_product_rel r
-                                     WHERE r.kpi_id = k.plan_kpi_id)
-                            OR EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_categ_rel r
-                                        WHERE r.kpi_id = k.plan_kpi_id))
-                               AS filtered
-                      FROM crm_bonus_statement s
-                      JOIN crm_bonus_statement_kpi k
-                        ON k.statement_id = s.id AND k.kpi_type = %(kpi_type)s
-                     WHERE s.id IN %(ids)s
+                    SELECT v.*, v.date_from::timestamp AS dt_from,
+                           (v.date_to + 1)::timestamp AS dt_to
+                      FROM unnest(%(statements)s::int[], %(kpis)s::int[],
+                                  %(users)s::int[], %(companies)s::int[],
+                                  %(froms)s::date[], %(tos)s::date[],
+                                  %(plan_kpis)s::int[], %(filtered)s::bool[])
+                           AS v(statement_id, statement_kpi_id, user_id,
+                                company_id, date_from, date_to, plan_kpi_id,
+                                filtered)
                 ),
                 found AS (%(query)s)
-                INSERT INTO %(table)s (
-                    %(columns)s, kpi_type, company_id, user_id,
-                    create_uid, create_date, write_uid, write_date
-                )
-                SELECT %(found_columns)s, %(kpi_type)s, sc.company_id, sc.user_id,
-                       %(uid)s, now() AT TIME ZONE 'UTC',
-                       %(uid)s, now() AT TIME ZONE 'UTC'
-                  FROM found f
-                  JOIN scope sc ON sc.statement_kpi_id = f.statement_kpi_id
+                INSERT INTO %(table)s (%(columns)s, kpi_type)
+                SELECT %(found_columns)s, %(kpi_type)s FROM found f
                 """,
+                statements=list(columns[0]),
+                kpis=list(columns[1]),
+                users=list(columns[2]),
+                companies=list(columns[3]),
+                froms=list(columns[4]),
+                tos=list(columns[5]),
+                plan_kpis=list(columns[6]),
+                filtered=list(columns[7]),
                 kpi_type=kpi_type,
-                ids=ids,
-                query=query,
+                query=getattr(self, f"_sql_{kpi_type}")(bounds),
                 table=SQL.identifier(table),
                 columns=SQL(", ").join(SQL.identifier(col) for col in LINE_COLUMNS),
                 found_columns=SQL(", ").join(
                     SQL.identifier("f", col) for col in LINE_COLUMNS
                 ),
-                uid=self.env.uid,
             )
         )
+
+    def _sql_in_bounds(
+        self, bounds, alias, date, user="user_id", company="company_id", day=False
+    ):
+        """The documents ``alias`` of the scope's salespeople (and companies) dated
+        (``date``: a datetime column, or a date column if ``day``) within the
+        scope's overall period: constants the planner estimates from its
+        statistics, before it joins the documents with the scope."""
+        column = SQL.identifier(alias, date)
+        condition = SQL(
+            "%s = ANY(%s) AND %s >= %s AND %s < %s",
+            SQL.identifier(alias, user),
+            bounds["users"],
+            column,
+            bounds["date_from"] if day else bounds["dt_from"],
+            column,
+            bounds["date_to"] + timedelta(days=1) if day else bounds["dt_to"],
+        )
+        if company:
+            condition = SQL(
+                "%s AND %s = ANY(%s)",
+                condition,
+                SQL.identifier(alias, company),
+                bounds["companies"],
+            )
+        return condition
 
     def _sql_product_filter(self, product_alias="pp", template_alias="pt"):
         """The KPI has no product filter, or the product is one of its products or
@@ -525,7 +592,7 @@ class CrmBonusStatement(models.Model):
             categ=SQL.identifier(template_alias, "categ_id"),
         )
 
-    def _sql_confirmed_sales(self):
+    def _sql_confirmed_sales(self, bounds):
         """Untaxed amount of the confirmed orders of the period (order date), in the
         company's currency, one line per order."""
         return SQL(
@@ -535,23 +602,27 @@ class CrmBonusStatement(models.Model):
                        AS amount,
                    so.id AS order_id, NULL::int AS invoice_id, NULL::int AS partial_id,
                    NULL::int AS payment_move_id, NULL::int AS event_id,
-                   NULL::int AS phonecall_id, so.partner_id
+                   NULL::int AS phonecall_id, so.partner_id, sc.user_id,
+                   sc.company_id
               FROM scope sc
               JOIN sale_order so
                 ON so.user_id = sc.user_id AND so.company_id = sc.company_id
                AND so.state = 'sale'
                AND so.date_order >= sc.dt_from AND so.date_order < sc.dt_to
+               AND %(orders)s
               JOIN sale_order_line sol
                 ON sol.order_id = so.id AND sol.display_type IS NULL
               LEFT JOIN product_product pp ON pp.id = sol.product_id
               LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
-             WHERE %s
-             GROUP BY sc.statement_id, sc.statement_kpi_id, so.id
+             WHERE %(filter)s
+             GROUP BY sc.statement_id, sc.statement_kpi_id, sc.user_id, sc.company_id,
+                      so.id
             """,
-            self._sql_product_filter(),
+            orders=self._sql_in_bounds(bounds, "so", "date_order"),
+            filter=self._sql_product_filter(),
         )
 
-    def _sql_margin(self):
+    def _sql_margin(self, bounds):
         """Margin of the confirmed orders of the period, in the company's currency:
         with sale_margin installed its cost on the line (purchase_price), otherwise
         the product's cost (standard price in the order's company) times the
@@ -576,12 +647,14 @@ class CrmBonusStatement(models.Model):
                    sum(%(margin)s) AS amount,
                    so.id AS order_id, NULL::int AS invoice_id, NULL::int AS partial_id,
                    NULL::int AS payment_move_id, NULL::int AS event_id,
-                   NULL::int AS phonecall_id, so.partner_id
+                   NULL::int AS phonecall_id, so.partner_id, sc.user_id,
+                   sc.company_id
               FROM scope sc
               JOIN sale_order so
                 ON so.user_id = sc.user_id AND so.company_id = sc.company_id
                AND so.state = 'sale'
                AND so.date_order >= sc.dt_from AND so.date_order < sc.dt_to
+               AND %(orders)s
               JOIN sale_order_line sol
                 ON sol.order_id = so.id AND sol.display_type IS NULL
               LEFT JOIN product_product pp ON pp.id = sol.product_id
@@ -589,13 +662,15 @@ class CrmBonusStatement(models.Model):
               LEFT JOIN uom_uom lu ON lu.id = sol.product_uom
               LEFT JOIN uom_uom pu ON pu.id = pt.uom_id
              WHERE %(filter)s
-             GROUP BY sc.statement_id, sc.statement_kpi_id, so.id
+             GROUP BY sc.statement_id, sc.statement_kpi_id, sc.user_id, sc.company_id,
+                      so.id
             """,
             margin=margin,
+            orders=self._sql_in_bounds(bounds, "so", "date_order"),
             filter=self._sql_product_filter(),
         )
 
-    def _sql_invoiced_revenue(self):
+    def _sql_invoiced_revenue(self, bounds):
         """Untaxed revenue of the posted customer invoices of the period (invoice
         date) less their credit notes, in the company's currency, one line per
         invoice or credit note."""
@@ -605,23 +680,29 @@ class CrmBonusStatement(models.Model):
                    sum(-aml.balance) AS amount,
                    NULL::int AS order_id, m.id AS invoice_id, NULL::int AS partial_id,
                    NULL::int AS payment_move_id, NULL::int AS event_id,
-                   NULL::int AS phonecall_id, m.commercial_partner_id AS partner_id
+                   NULL::int AS phonecall_id, m.commercial_partner_id AS partner_id,
+                   sc.user_id, sc.company_id
               FROM scope sc
               JOIN account_move m
                 ON m.invoice_user_id = sc.user_id AND m.company_id = sc.company_id
                AND m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
                AND m.invoice_date BETWEEN sc.date_from AND sc.date_to
+               AND %(invoices)s
               JOIN account_move_line aml
                 ON aml.move_id = m.id AND aml.display_type = 'product'
               LEFT JOIN product_product pp ON pp.id = aml.product_id
               LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
-             WHERE %s
-             GROUP BY sc.statement_id, sc.statement_kpi_id, m.id
+             WHERE %(filter)s
+             GROUP BY sc.statement_id, sc.statement_kpi_id, sc.user_id, sc.company_id,
+                      m.id
             """,
-            self._sql_product_filter(),
+            invoices=self._sql_in_bounds(
+                bounds, "m", "invoice_date", user="invoice_user_id", day=True
+            ),
+            filter=self._sql_product_filter(),
         )
 
-    def _sql_paid_revenue(self):
+    def _sql_paid_revenue(self, bounds):
         """Cash basis: each payment reconciled with a customer invoice (or credit
         note) in the period (the partial reconciliation's date) counts for the
         invoice's untaxed share: partial amount / invoice total × untaxed revenue.
@@ -633,34 +714,28 @@ class CrmBonusStatement(models.Model):
                 SELECT p.id AS partial_id, p.max_date, p.amount,
                        rl.move_id AS invoice_id, ol.move_id AS payment_move_id
                   FROM account_partial_reconcile p
-                  JOIN account_move_line rl ON rl.id = p.debit_move_id
+                 CROSS JOIN LATERAL (VALUES (p.debit_move_id, p.credit_move_id),
+                                            (p.credit_move_id, p.debit_move_id))
+                       AS side(line_id, other_id)
+                  JOIN account_move_line rl ON rl.id = side.line_id
                   JOIN account_account ra
                     ON ra.id = rl.account_id AND ra.account_type = 'asset_receivable'
-                  JOIN account_move_line ol ON ol.id = p.credit_move_id
-                 WHERE TRUE
-                   AND p.max_date BETWEEN (SELECT min(date_from) FROM scope)
-                                      AND (SELECT max(date_to) FROM scope)
-                 UNION ALL
-                SELECT p.id, p.max_date, p.amount, rl.move_id, ol.move_id
-                  FROM account_partial_reconcile p
-                  JOIN account_move_line rl ON rl.id = p.credit_move_id
-                  JOIN account_account ra
-                    ON ra.id = rl.account_id AND ra.account_type = 'asset_receivable'
-                  JOIN account_move_line ol ON ol.id = p.debit_move_id
-                 WHERE TRUE
-                   AND p.max_date BETWEEN (SELECT min(date_from) FROM scope)
-                                      AND (SELECT max(date_to) FROM scope)
+                  JOIN account_move_line ol ON ol.id = side.other_id
+                 WHERE p.max_date BETWEEN %(date_from)s AND %(date_to)s
             )
             SELECT sc.statement_id, sc.statement_kpi_id, paid.max_date AS date,
                    paid.amount / NULLIF(abs(m.amount_total_signed), 0) * base.untaxed
                        AS amount,
                    NULL::int AS order_id, m.id AS invoice_id, paid.partial_id,
                    paid.payment_move_id, NULL::int AS event_id,
-                   NULL::int AS phonecall_id, m.commercial_partner_id AS partner_id
+                   NULL::int AS phonecall_id, m.commercial_partner_id AS partner_id,
+                   sc.user_id, sc.company_id
               FROM paid
               JOIN account_move m
                 ON m.id = paid.invoice_id AND m.state = 'posted'
                AND m.move_type IN ('out_invoice', 'out_refund')
+               AND m.invoice_user_id = ANY(%(users)s)
+               AND m.company_id = ANY(%(companies)s)
               JOIN account_move om
                 ON om.id = paid.payment_move_id
                AND om.move_type NOT IN ('out_invoice', 'out_refund')
@@ -673,14 +748,15 @@ class CrmBonusStatement(models.Model):
                   LEFT JOIN product_product pp ON pp.id = aml.product_id
                   LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
                  WHERE aml.move_id = m.id AND aml.display_type = 'product'
-                   AND %s
+                   AND %(filter)s
              ) base
              WHERE base.untaxed IS NOT NULL AND m.amount_total_signed != 0
             """,
-            self._sql_product_filter(),
+            filter=self._sql_product_filter(),
+            **bounds,
         )
 
-    def _sql_new_customers(self):
+    def _sql_new_customers(self, bounds):
         """Customers (commercial partners) whose first confirmed order in the
         company falls in the period and is the salesperson's: one line each, on
         that order."""
@@ -693,6 +769,7 @@ class CrmBonusStatement(models.Model):
                     ON so.user_id = sc.user_id AND so.company_id = sc.company_id
                    AND so.state = 'sale'
                    AND so.date_order >= sc.dt_from AND so.date_order < sc.dt_to
+                   AND %(orders)s
                   JOIN res_partner rp ON rp.id = so.partner_id
             ),
             firsts AS (
@@ -708,15 +785,17 @@ class CrmBonusStatement(models.Model):
             SELECT sc.statement_id, sc.statement_kpi_id, f.date_order::date AS date,
                    1 AS amount, f.order_id, NULL::int AS invoice_id,
                    NULL::int AS partial_id, NULL::int AS payment_move_id,
-                   NULL::int AS event_id, NULL::int AS phonecall_id, f.partner_id
+                   NULL::int AS event_id, NULL::int AS phonecall_id, f.partner_id,
+                   sc.user_id, sc.company_id
               FROM firsts f
               JOIN scope sc
                 ON sc.user_id = f.user_id AND sc.company_id = f.company_id
                AND f.date_order >= sc.dt_from AND f.date_order < sc.dt_to
-            """
+            """,
+            orders=self._sql_in_bounds(bounds, "so", "date_order"),
         )
 
-    def _sql_visits_done(self):
+    def _sql_visits_done(self, bounds):
         """Visits done whose start falls in the period, one line each."""
         return SQL(
             """
@@ -724,16 +803,18 @@ class CrmBonusStatement(models.Model):
                    1 AS amount, NULL::int AS order_id, NULL::int AS invoice_id,
                    NULL::int AS partial_id, NULL::int AS payment_move_id,
                    e.id AS event_id, NULL::int AS phonecall_id,
-                   e.sfa_partner_id AS partner_id
+                   e.sfa_partner_id AS partner_id, sc.user_id, sc.company_id
               FROM scope sc
               JOIN calendar_event e
                 ON e.user_id = sc.user_id AND e.active
                AND e.sfa_kind = 'visit' AND e.sfa_state = 'done'
                AND e.start >= sc.dt_from AND e.start < sc.dt_to
-            """
+               AND %(events)s
+            """,
+            events=self._sql_in_bounds(bounds, "e", "start", company=None),
         )
 
-    def _sql_calls_done(self):
+    def _sql_calls_done(self, bounds):
         """Calls done: calendar calls done (start in the period) and held calls of
         the call log (date in the period); a logged call linked to a calendar call
         done counts once, with the calendar call."""
@@ -743,26 +824,31 @@ class CrmBonusStatement(models.Model):
                    1 AS amount, NULL::int AS order_id, NULL::int AS invoice_id,
                    NULL::int AS partial_id, NULL::int AS payment_move_id,
                    e.id AS event_id, e.phonecall_id,
-                   e.sfa_partner_id AS partner_id
+                   e.sfa_partner_id AS partner_id, sc.user_id, sc.company_id
               FROM scope sc
               JOIN calendar_event e
                 ON e.user_id = sc.user_id AND e.active
                AND e.sfa_kind = 'call' AND e.sfa_state = 'done'
                AND e.start >= sc.dt_from AND e.start < sc.dt_to
+               AND %(events)s
              UNION ALL
             SELECT sc.statement_id, sc.statement_kpi_id, pc.date::date,
-                   1, NULL, NULL, NULL, NULL, NULL, pc.id, pc.partner_id
+                   1, NULL, NULL, NULL, NULL, NULL, pc.id, pc.partner_id, sc.user_id,
+                   sc.company_id
               FROM scope sc
               JOIN crm_phonecall pc
                 ON pc.user_id = sc.user_id AND pc.active AND pc.state = 'done'
                AND COALESCE(pc.company_id, sc.company_id) = sc.company_id
                AND pc.date >= sc.dt_from AND pc.date < sc.dt_to
+               AND %(calls)s
              WHERE NOT EXISTS (
                 SELECT 1 FROM calendar_event e
                  WHERE e.phonecall_id = pc.id AND e.active
                    AND e.sfa_kind = 'call' AND e.sfa_state = 'done'
              )
-            """
+            """,
+            events=self._sql_in_bounds(bounds, "e", "start", company=None),
+            calls=self._sql_in_bounds(bounds, "pc", "date", company=None),
         )
 
     # ------------------------------------------------------------------
@@ -1130,9 +1216,13 @@ class CrmBonusStatement(models.Model):
                 TRUNCATE crm_bonus_recount;
                 """
             )
+            recount_scope = {
+                kpi_type: rows
+                for kpi_type, rows in self._fetch_scope(closed_ids).items()
+                if kpi_type in kpi_types
+            }
             for kpi_type, _label in KPI_TYPES:
-                if kpi_type in kpi_types:
-                    self._insert_lines(closed_ids, kpi_type, table="crm_bonus_recount")
+                self._insert_lines(recount_scope, kpi_type, table="crm_bonus_recount")
             cr.execute(self._sql_adjustments(pairs))
         cr.execute(
             SQL(
@@ -1199,11 +1289,10 @@ class CrmBonusStatement(models.Model):
             INSERT INTO crm_bonus_statement_line (
                 statement_id, statement_kpi_id, %(keys)s, partial_id, partner_id,
                 date, amount, company_id, user_id, is_adjustment,
-                adjusted_statement_id, create_uid, create_date, write_uid, write_date
+                adjusted_statement_id
             )
             SELECT n.next_id, k.id, %(d_keys)s, d.partial_id, d.partner_id, d.date,
-                   d.amount, s.company_id, s.user_id, TRUE, d.closed_id,
-                   %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
+                   d.amount, s.company_id, s.user_id, TRUE, d.closed_id
               FROM diff d
               JOIN next n ON n.closed_id = d.closed_id
               JOIN crm_bonus_statement s ON s.id = n.next_id
@@ -1224,7 +1313,6 @@ class CrmBonusStatement(models.Model):
                 "d.kpi_type, d.order_id, d.invoice_id, d.payment_move_id, "
                 "d.event_id, d.phonecall_id"
             ),
-            uid=self.env.uid,
         )
 
     @api.model

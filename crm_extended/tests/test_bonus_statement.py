@@ -608,9 +608,10 @@ class TestBonusStatement(CrmExtendedCase):
         for batch in (statements[:2], statements[2:]):
             self.env.invalidate_all()
             before = self.env.cr.sql_log_count
-            # lock and clear, 7 KPI inserts, aggregate, 2 updates, ORM reads,
-            # closed statements to adjust and clearing the update marks
-            with self.assertQueryCount(23):
+            # lock and clear, the KPIs to count, 7 KPI inserts, aggregate,
+            # 2 updates, ORM reads, closed statements to adjust and clearing the
+            # update marks
+            with self.assertQueryCount(24):
                 compute(batch)
             counts.append(self.env.cr.sql_log_count - before)
         self.assertEqual(counts[0], counts[1])

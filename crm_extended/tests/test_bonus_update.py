@@ -204,8 +204,9 @@ class TestBonusUpdate(CrmExtendedCase):
         self.env.invalidate_all()
         before = self.env.cr.sql_log_count
         # create next statements, pick and lock, statement compute (lock and clear,
-        # 3 KPI inserts, adjustments, aggregate, 2 updates, ORM reads)
-        with self.assertQueryCount(23):
+        # the KPIs to count, 3 KPI inserts, adjustments, aggregate, 2 updates,
+        # ORM reads)
+        with self.assertQueryCount(24):
             self.Statement._update_statements()
         queries = self.env.cr.sql_log_count - before
         self.assertEqual(self._achieved(feb)["paid_revenue"], 100 * (count // 2) + 200)
