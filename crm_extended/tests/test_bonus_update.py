@@ -118,14 +118,16 @@ class TestBonusUpdate(CrmExtendedCase):
             ._create_payments()
         )
 
-    def _confirmed_order(self, quantity):
+    def _confirmed_order(
+        self, quantity, user=None, partner=None, when="2025-02-14 10:00"
+    ):
         order = (
             self.env["sale.order"]
             .with_company(self.company_u)
             .create(
                 {
-                    "partner_id": self.customer.id,
-                    "user_id": self.ann.id,
+                    "partner_id": (partner or self.customer).id,
+                    "user_id": (user or self.ann).id,
                     "order_line": [
                         Command.create(
                             {"product_id": self.product.id, "product_uom_qty": quantity}
@@ -134,7 +136,7 @@ class TestBonusUpdate(CrmExtendedCase):
                 }
             )
         )
-        with freeze_time("2025-02-14 10:00"):
+        with freeze_time(when):
             order.action_confirm()
         return order
 
