@@ -1150,6 +1150,50 @@ class CrmBonusStatement(models.Model):
         if self.env.cr.rowcount:
             self.invalidate_model(["to_recompute"])
 
+    @api.model
+    def _first_confirmed_orders(self, customers, orders):
+        """The first confirmed order in the company of each customer of
+        ``customers`` ((commercial partner id, company id) pairs), ``orders``
+        aside: the order the customer's new customer counts on (see
+        ``_sql_new_customers``). Returns rows (salesperson id, company id, order
+        date) for ``_mark_dirty``; none when no statement counts new customers. One
+        query, whatever the number of customers."""
+        self.env["sale.order"].flush_model(
+            ["partner_id", "company_id", "state", "date_order", "user_id"]
+        )
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.flush_model(["state"])
+        self.env["crm.bonus.statement.kpi"].flush_model(["statement_id", "kpi_type"])
+        partners, companies = zip(*customers, strict=True)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT f.user_id, f.company_id, f.date_order
+                  FROM unnest(%(partners)s::int[], %(companies)s::int[])
+                       AS c(partner_id, company_id)
+                 CROSS JOIN LATERAL (
+                    SELECT so.user_id, so.company_id, so.date_order
+                      FROM res_partner rp
+                      JOIN sale_order so ON so.partner_id = rp.id
+                     WHERE rp.commercial_partner_id = c.partner_id
+                       AND so.company_id = c.company_id AND so.state = 'sale'
+                       AND so.id != ALL(%(orders)s::int[])
+                     ORDER BY so.date_order, so.id
+                     LIMIT 1
+                 ) f
+                 WHERE EXISTS (
+                    SELECT 1 FROM crm_bonus_statement_kpi k
+                      JOIN crm_bonus_statement s ON s.id = k.statement_id
+                     WHERE k.kpi_type = 'new_customers' AND s.state IN %(states)s)
+                """,
+                partners=list(partners),
+                companies=list(companies),
+                orders=orders.ids,
+                states=OPEN_STATES + self._CLOSED_STATES,
+            )
+        )
+        return self.env.cr.fetchall()
+
     def _sql_next_open(self, alias="c"):
         """Lateral subquery: the next open statement of the same salesperson, plan
         and company as the (closed) statement ``alias``."""

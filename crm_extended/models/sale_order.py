@@ -5,21 +5,46 @@ class SaleOrder(models.Model):
     _name = "sale.order"
     _inherit = ["sale.order", "crm.sales.region.mixin"]
 
-    # Fields that move an order's achievement between bonus statements
-    _BONUS_FIELDS = {"state", "user_id", "date_order", "company_id"}
+    # Fields that move an order's achievement between bonus statements, or its
+    # customer's new customer (first confirmed order) to another order
+    _BONUS_FIELDS = {"state", "user_id", "date_order", "company_id", "partner_id"}
 
     def write(self, vals):
-        bonus = self._BONUS_FIELDS & set(vals)
-        if bonus:
-            self._bonus_mark_dirty()
+        if not self._BONUS_FIELDS & set(vals):
+            return super().write(vals)
+        self._bonus_mark_dirty()
+        customers = self._bonus_customers()
         res = super().write(vals)
-        if bonus:
-            self._bonus_mark_dirty()
+        self._bonus_mark_dirty(customers=customers)
         return res
 
-    def _bonus_mark_dirty(self):
-        self.env["crm.bonus.statement"]._mark_dirty(
-            (order.user_id.id, order.company_id.id, order.date_order)
+    def _bonus_customers(self):
+        """The customers (commercial partner id, company id) of the confirmed
+        orders."""
+        return {
+            (order.partner_id.commercial_partner_id.id, order.company_id.id)
             for order in self
             if order.state == "sale"
-        )
+        }
+
+    def _bonus_mark_dirty(self, customers=None):
+        """Mark the statements of the confirmed orders. After a change to the
+        orders, ``customers`` are their customers before it (``_bonus_customers``):
+        the change may move the new customer of these customers, and of the
+        orders' customers now, to another order, perhaps another salesperson's in
+        another period. That order, before or after the change, is one of the
+        orders (marked by the calls before and after it) or the first confirmed
+        order of the others, which the change leaves as it is: one query finds
+        those, and their statements are marked too."""
+        confirmed = self.filtered(lambda order: order.state == "sale")
+        rows = [
+            (order.user_id.id, order.company_id.id, order.date_order)
+            for order in confirmed
+        ]
+        if customers is not None:
+            customers = customers | confirmed._bonus_customers()
+            if customers:
+                rows += self.env["crm.bonus.statement"]._first_confirmed_orders(
+                    customers, self
+                )
+        self.env["crm.bonus.statement"]._mark_dirty(rows)

@@ -14,7 +14,8 @@ class TestBonusUpdate(CrmExtendedCase):
     """A company of its own without taxes, a salesperson with monthly targets for
     February and March 2025 on a plan of confirmed sales, invoiced and paid
     revenue; the update follows the sources, and changes after approval become
-    adjustments of the next open statement."""
+    adjustments of the next open statement. A second salesperson and a plan of new
+    customers: a customer's first order moving from one to the other."""
 
     @classmethod
     def setUpClass(cls):
@@ -58,6 +59,33 @@ class TestBonusUpdate(CrmExtendedCase):
             }
         )
         cls.plan.action_approve()
+        # New customers: Bob sells to the same customers as Ann
+        cls.bob = new_test_user(
+            cls.env,
+            "crmx_bu_bob",
+            groups="sales_team.group_sale_salesman",
+            name="Bob Update",
+            company_id=cls.company_u.id,
+            company_ids=[Command.set(cls.company_u.ids)],
+        )
+        cls.customer_contact = cls.Partner.create(
+            {"name": "Update Contact", "parent_id": cls.customer.id}
+        )
+        cls.plan_new = cls.env["crm.bonus.plan"].create(
+            {
+                "name": "New Customers Plan",
+                "company_id": cls.company_u.id,
+                "currency_id": cls.company_u.currency_id.id,
+                "date_start": date(2025, 1, 1),
+                "kpi_ids": [
+                    Command.create({"kpi_type": "new_customers", "weight": 100}),
+                ],
+                "level_ids": [
+                    Command.create({"attainment": 100, "payout_factor": 100}),
+                ],
+            }
+        )
+        cls.plan_new.action_approve()
         cls.Target = cls.env["crm.bonus.target"]
         cls.Statement = cls.env["crm.bonus.statement"]
 
@@ -118,14 +146,31 @@ class TestBonusUpdate(CrmExtendedCase):
             ._create_payments()
         )
 
-    def _confirmed_order(self, quantity):
+    def _new_customer_statement(self, user, day):
+        target = self.Target.create(
+            {
+                "plan_id": self.plan_new.id,
+                "user_id": user.id,
+                "date_from": day,
+                "amount_on_target": 100,
+                "line_ids": [
+                    Command.create({"kpi_type": "new_customers", "target": 1})
+                ],
+            }
+        )
+        target.action_create_statements()
+        return self.Statement.search([("target_id", "=", target.id)])
+
+    def _confirmed_order(
+        self, quantity, user=None, partner=None, when="2025-02-14 10:00"
+    ):
         order = (
             self.env["sale.order"]
             .with_company(self.company_u)
             .create(
                 {
-                    "partner_id": self.customer.id,
-                    "user_id": self.ann.id,
+                    "partner_id": (partner or self.customer).id,
+                    "user_id": (user or self.ann).id,
                     "order_line": [
                         Command.create(
                             {"product_id": self.product.id, "product_uom_qty": quantity}
@@ -134,7 +179,7 @@ class TestBonusUpdate(CrmExtendedCase):
                 }
             )
         )
-        with freeze_time("2025-02-14 10:00"):
+        with freeze_time(when):
             order.action_confirm()
         return order
 
@@ -186,6 +231,98 @@ class TestBonusUpdate(CrmExtendedCase):
         self.assertEqual(self._achieved(feb)["confirmed_sales"], 600)
         order.order_line[0].name = "Renamed"
         self.assertFalse(feb.to_recompute, "a new description counts nothing")
+
+    def _new_customers(self, *statements):
+        return [self._achieved(statement)["new_customers"] for statement in statements]
+
+    def test_new_customer_follows_cancelled_first_order(self):
+        """Ann's first order of a customer is cancelled: Bob's later order (on a
+        contact of the customer, in March) becomes its first one, and Bob's March
+        statement gets the new customer."""
+        ann_feb = self._new_customer_statement(self.ann, date(2025, 2, 1))
+        bob_mar = self._new_customer_statement(self.bob, date(2025, 3, 1))
+        first = self._confirmed_order(1)
+        self._confirmed_order(
+            1, user=self.bob, partner=self.customer_contact, when="2025-03-10 10:00"
+        )
+        self._update()
+        self.assertEqual(self._new_customers(ann_feb, bob_mar), [1, 0])
+        first._action_cancel()
+        self.assertTrue(ann_feb.to_recompute)
+        self.assertTrue(bob_mar.to_recompute, "the customer's new first order's")
+        self._update()
+        self.assertEqual(self._new_customers(ann_feb, bob_mar), [0, 1])
+        self.assertEqual(
+            bob_mar.line_ids.partner_id, self.customer, "the commercial partner"
+        )
+
+    def test_new_customer_taken_by_earlier_order(self):
+        """An order of Bob confirmed in February for a customer Ann won in March
+        takes the new customer away from Ann's March statement."""
+        bob_feb = self._new_customer_statement(self.bob, date(2025, 2, 1))
+        ann_mar = self._new_customer_statement(self.ann, date(2025, 3, 1))
+        self._confirmed_order(1, when="2025-03-10 10:00")
+        self._update()
+        self.assertEqual(self._new_customers(bob_feb, ann_mar), [0, 1])
+        self._confirmed_order(1, user=self.bob)
+        self.assertTrue(bob_feb.to_recompute)
+        self.assertTrue(ann_mar.to_recompute, "the customer's former first order's")
+        self._update()
+        self.assertEqual(self._new_customers(bob_feb, ann_mar), [1, 0])
+
+    def test_new_customer_follows_changed_customer(self):
+        """Ann's first order of a customer moves to another customer: Bob's later
+        order becomes the first customer's first one; Ann's order still wins her
+        the other customer."""
+        ann_feb = self._new_customer_statement(self.ann, date(2025, 2, 1))
+        bob_mar = self._new_customer_statement(self.bob, date(2025, 3, 1))
+        first = self._confirmed_order(1)
+        self._confirmed_order(1, user=self.bob, when="2025-03-10 10:00")
+        self._update()
+        self.assertEqual(self._new_customers(ann_feb, bob_mar), [1, 0])
+        first.partner_id = self._customer("Other Customer")
+        self.assertTrue(bob_mar.to_recompute, "the first customer's new first order's")
+        self._update()
+        self.assertEqual(self._new_customers(ann_feb, bob_mar), [1, 1])
+
+    def _mark_queries(self, count):
+        """Cancelling the first orders of ``count`` customers marks the statements
+        of the customers' next orders; the marking takes as many queries for any
+        number of orders."""
+        ann_feb = self._new_customer_statement(self.ann, date(2025, 2, 1))
+        bob_mar = self._new_customer_statement(self.bob, date(2025, 3, 1))
+        firsts = self.env["sale.order"]
+        for i in range(count):
+            customer = self._customer(f"Marked Customer {i}")
+            firsts |= self._confirmed_order(1, partner=customer)
+            self._confirmed_order(
+                1, user=self.bob, partner=customer, when="2025-03-10 10:00"
+            )
+        self._update()
+        self.assertEqual(self._new_customers(ann_feb, bob_mar), [count, 0])
+        # Before the change: read the orders, mark, read their customers
+        self.env.invalidate_all()
+        with self.assertQueryCount(3):
+            firsts._bonus_mark_dirty()
+            customers = firsts._bonus_customers()
+        self.assertEqual(len(customers), count)
+        firsts.write({"state": "cancel"})
+        self.assertTrue(bob_mar.to_recompute)
+        self._update()
+        self.assertEqual(self._new_customers(ann_feb, bob_mar), [0, count])
+        # After it: read the orders, find the other first orders, mark
+        self.env.invalidate_all()
+        with self.assertQueryCount(3):
+            firsts._bonus_mark_dirty(customers=customers)
+        self.assertTrue(bob_mar.to_recompute)
+        self.assertFalse(ann_feb.to_recompute)
+
+    def test_mark_queries_one_order(self):
+        self._mark_queries(1)
+
+    def test_mark_queries_several_orders(self):
+        # 4x the orders, the same number of queries
+        self._mark_queries(4)
 
     def _history(self, count):
         """``count`` invoices of February, half paid."""
