@@ -108,6 +108,27 @@ class BonusCompute(Operation):
         )
         env.flush_all()
         date_to = targets[:1].date_to
+        env.cr.execute(
+            SQL(
+                """
+                SELECT count(*),
+                       count(*) FILTER (WHERE m.invoice_date BETWEEN %s AND %s)
+                  FROM account_move_line aml
+                  JOIN account_move m ON m.id = aml.move_id
+                 WHERE m.move_type IN ('out_invoice', 'out_refund')
+                   AND aml.display_type = 'product' AND m.company_id = %s
+                """,
+                date_from,
+                date_to,
+                company.id,
+            )
+        )
+        total, in_quarter = env.cr.fetchone()
+        print(
+            f"  {total:,} customer invoice lines, {in_quarter:,} of them in the "
+            f"quarter from {date_from}",
+            flush=True,
+        )
         return {
             "company": company,
             "statements": statements,
