@@ -8,9 +8,7 @@ from odoo.tests import new_test_user, tagged
 from .common import CrmExtendedCase
 
 
-@tagged("post_install", "-at_install")
-@freeze_time("2025-02-15 12:00")
-class TestBonusEstimate(CrmExtendedCase):
+class BonusEstimateCase(CrmExtendedCase):
     """A company of its own without taxes; a monthly plan of 100 % confirmed
     sales with a threshold of 50 % and the curve 50 % → 40 %, 100 % → 100 %.
     Ann's February target is 1,000 of sales for 500 on target; she confirmed 600
@@ -132,6 +130,10 @@ class TestBonusEstimate(CrmExtendedCase):
             )
         )
 
+
+@tagged("post_install", "-at_install")
+@freeze_time("2025-02-15 12:00")
+class TestBonusEstimate(BonusEstimateCase):
     def test_statement(self):
         self.assertEqual(self.statement.state, "draft")
         self.assertAlmostEqual(self.statement.attainment, 60.0)
