@@ -1,7 +1,7 @@
 from datetime import datetime, time, timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from .crm_forecast import FORECAST_METHODS
 
@@ -51,6 +51,44 @@ class CrmTeam(models.Model):
         string="MAPE of the Most Accurate Method (%)",
         compute="_compute_forecast_dashboard",
         digits=(16, 2),
+    )
+
+    # Dashboard bonus estimates: the current user's own, and for bonus managers the
+    # office's total; estimates until the statements are approved
+    has_bonus_estimate = fields.Boolean(compute="_compute_bonus_estimate")
+    bonus_estimate = fields.Monetary(
+        string="My Bonus Estimate",
+        compute="_compute_bonus_estimate",
+        currency_field="bonus_estimate_currency_id",
+        help="Estimate only: the payout of your open bonus statement of the current "
+        "period as last computed, on the offices you are a member of; it changes "
+        "until the statement is approved.",
+    )
+    bonus_estimate_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_bonus_estimate"
+    )
+    bonus_estimate_attainment = fields.Float(
+        string="My Bonus Attainment (%)",
+        compute="_compute_bonus_estimate",
+        digits=(16, 2),
+    )
+    bonus_estimate_team = fields.Monetary(
+        string="Team Bonus Estimate",
+        compute="_compute_bonus_estimate_team",
+        currency_field="bonus_estimate_team_currency_id",
+        groups="crm_extended.group_bonus_manager",
+        help="Estimate only: the payouts of the office members' open bonus statements "
+        "of the current period as last computed, in the office's company currency.",
+    )
+    bonus_estimate_team_currency_id = fields.Many2one(
+        "res.currency",
+        compute="_compute_bonus_estimate_team",
+        groups="crm_extended.group_bonus_manager",
+    )
+    bonus_estimate_team_count = fields.Integer(
+        string="Current Bonus Statements",
+        compute="_compute_bonus_estimate_team",
+        groups="crm_extended.group_bonus_manager",
     )
 
     def _compute_sfa_dashboard(self):
@@ -139,6 +177,61 @@ class CrmTeam(models.Model):
             team.forecast_best_method = best
             team.forecast_best_mape = summary[best]["mape"] if best else 0.0
 
+    @api.depends_context("uid", "tz")
+    def _compute_bonus_estimate(self):
+        """The current user's open statement covering today, on the offices they are
+        a member of: one search whatever the number of offices."""
+        user = self.env.user
+        statement = user._get_current_bonus_statements().get(user.id)
+        for team in self:
+            shown = bool(statement) and user in team.member_ids
+            team.has_bonus_estimate = shown
+            team.bonus_estimate = statement.amount_payout if shown else 0.0
+            team.bonus_estimate_attainment = statement.attainment if shown else 0.0
+            team.bonus_estimate_currency_id = (
+                statement.currency_id
+                if shown
+                else (team.company_id or self.env.company).currency_id
+            )
+
+    @api.depends_context("uid", "tz")
+    def _compute_bonus_estimate_team(self):
+        """For bonus managers only: the payouts of the members' open statements
+        covering today, converted to the office's company currency. One search for
+        the members of all the offices shown, one read of the rates per company."""
+        statements = {}
+        if self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager"):
+            statements = self.member_ids._get_current_bonus_statements()
+        today = fields.Date.context_today(self)
+        statement_currencies = self.env["res.currency"].union(
+            *(statement.currency_id for statement in statements.values())
+        )
+        for company, teams in self.grouped(
+            lambda team: team.company_id or self.env.company
+        ).items():
+            currency = company.currency_id
+            rates = (
+                (currency | statement_currencies)._get_rates(company, today)
+                if statements
+                else {}
+            )
+            for team in teams:
+                team_statements = [
+                    statements[user.id]
+                    for user in team.member_ids
+                    if user.id in statements
+                ]
+                team.bonus_estimate_team_currency_id = currency
+                team.bonus_estimate_team_count = len(team_statements)
+                team.bonus_estimate_team = currency.round(
+                    sum(
+                        statement.amount_payout
+                        * rates[currency.id]
+                        / rates[statement.currency_id.id]
+                        for statement in team_statements
+                    )
+                )
+
     def action_open_forecast_accuracy(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -146,6 +239,41 @@ class CrmTeam(models.Model):
         )
         action["domain"] = [("level", "=", "team"), ("team_id", "=", self.id)]
         action["context"] = {}
+        return action
+
+    def action_open_bonus_estimate(self):
+        """The current user's open statement of the current period, else their
+        statements."""
+        self.ensure_one()
+        user = self.env.user
+        statement_su = user._get_current_bonus_statements().get(user.id)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_extended.crm_bonus_statement_action_my"
+        )
+        if statement_su:
+            action.update(
+                res_id=statement_su.id, view_mode="form", views=[(False, "form")]
+            )
+        return action
+
+    def action_open_bonus_estimate_team(self):
+        """The office members' open statements of the current period."""
+        self.ensure_one()
+        if not self.env.user.has_group("crm_extended.group_bonus_manager"):
+            raise AccessError(
+                _("Only bonus managers see the bonus estimates of an office.")
+            )
+        statements = self.member_ids._get_current_bonus_statements()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_extended.crm_bonus_statement_action"
+        )
+        action["name"] = _(
+            "Current Bonus Statements of %(team)s", team=self.display_name
+        )
+        action["domain"] = [
+            ("id", "in", [statement.id for statement in statements.values()])
+        ]
+        action["context"] = {"create": False}
         return action
 
     def action_open_overdue_contacts(self):

@@ -3,14 +3,13 @@ from datetime import date
 from freezegun import freeze_time
 
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from .common import CrmExtendedCase
 
 
-@tagged("post_install", "-at_install")
-@freeze_time("2025-02-15 12:00")
-class TestBonusEstimate(CrmExtendedCase):
+class BonusEstimateCase(CrmExtendedCase):
     """A company of its own without taxes; a monthly plan of 100 % confirmed
     sales with a threshold of 50 % and the curve 50 % → 40 %, 100 % → 100 %.
     Ann's February target is 1,000 of sales for 500 on target; she confirmed 600
@@ -132,6 +131,10 @@ class TestBonusEstimate(CrmExtendedCase):
             )
         )
 
+
+@tagged("post_install", "-at_install")
+@freeze_time("2025-02-15 12:00")
+class TestBonusEstimate(BonusEstimateCase):
     def test_statement(self):
         self.assertEqual(self.statement.state, "draft")
         self.assertAlmostEqual(self.statement.attainment, 60.0)
@@ -220,3 +223,237 @@ class TestBonusEstimate(CrmExtendedCase):
 
     def test_estimate_queries_10_leads(self):
         self._estimate_queries(10)
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2025-02-15 12:00")
+class TestBonusEstimateDashboard(BonusEstimateCase):
+    """The sales team dashboard. Carl's plan pays in BXC, 2 BXC for a unit of the
+    company's currency: his February target is 1,000 BXC of sales for 500 BXC on
+    target; he confirmed 300 (600 BXC) in February: attainment 60 %, payout 260 BXC,
+    130 in the company's currency. North has Ann, Carl and Bob; South has Ann; West
+    has Bob."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].set_param("sales_team.membership_multi", True)
+        company_vals = {
+            "company_id": cls.company_e.id,
+            "company_ids": [Command.set(cls.company_e.ids)],
+        }
+        cls.carl = new_test_user(
+            cls.env,
+            "crmx_be_carl",
+            groups="sales_team.group_sale_salesman",
+            name="Carl Estimate",
+            **company_vals,
+        )
+        cls.sales_manager_e = new_test_user(
+            cls.env,
+            "crmx_be_manager",
+            groups="sales_team.group_sale_manager",
+            name="Mia Estimate",
+            **company_vals,
+        )
+        cls.foreign = cls.env["res.currency"].create(
+            {"name": "BXC", "symbol": "¤", "rounding": 0.01}
+        )
+        cls.env["res.currency.rate"].create(
+            {
+                "currency_id": cls.foreign.id,
+                "name": date(2025, 1, 1),
+                "rate": 2.0,
+                "company_id": cls.company_e.id,
+            }
+        )
+        product = (
+            cls.env["product.product"]
+            .with_company(cls.company_e)
+            .create({"name": "Widget", "list_price": 100, "taxes_id": False})
+        )
+        order = (
+            cls.env["sale.order"]
+            .with_company(cls.company_e)
+            .create(
+                {
+                    "partner_id": cls._customer("Carl Customer").id,
+                    "user_id": cls.carl.id,
+                    "company_id": cls.company_e.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "product_uom_qty": 3,
+                                "price_unit": 100,
+                                "tax_id": False,
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        order.action_confirm()
+        plan = cls.plan.copy(
+            {"name": "Estimate Plan BXC", "currency_id": cls.foreign.id}
+        )
+        plan.action_approve()
+        target = cls.env["crm.bonus.target"].create(
+            {
+                "plan_id": plan.id,
+                "user_id": cls.carl.id,
+                "date_from": date(2025, 2, 1),
+                "amount_on_target": 500,
+                "line_ids": [
+                    Command.create({"kpi_type": "confirmed_sales", "target": 1000})
+                ],
+            }
+        )
+        target.action_create_statements()
+        cls.statement_carl = cls.env["crm.bonus.statement"].search(
+            [("target_id", "=", target.id)]
+        )
+        cls.north, cls.south, cls.west = cls.env["crm.team"].create(
+            [
+                {
+                    "name": name,
+                    "company_id": cls.company_e.id,
+                    "member_ids": [Command.set(users.ids)],
+                }
+                for name, users in (
+                    ("North", cls.ann | cls.carl | cls.bob),
+                    ("South", cls.ann),
+                    ("West", cls.bob),
+                )
+            ]
+        )
+        cls.teams = cls.north | cls.south | cls.west
+
+    def test_statement_foreign_currency(self):
+        self.assertEqual(self.statement_carl.currency_id, self.foreign)
+        self.assertAlmostEqual(self.statement_carl.attainment, 60.0)
+        self.assertEqual(self.statement_carl.amount_payout, 260.0)
+
+    def test_dashboard_salesperson(self):
+        teams = self.teams.with_user(self.ann)
+        self.assertEqual(teams.mapped("has_bonus_estimate"), [True, True, False])
+        self.assertEqual(teams.mapped("bonus_estimate"), [260.0, 260.0, 0.0])
+        self.assertEqual(teams.mapped("bonus_estimate_attainment"), [60.0, 60.0, 0.0])
+        self.assertEqual(teams.bonus_estimate_currency_id, self.company_e.currency_id)
+        # Carl's own estimate in his plan's currency
+        north = self.north.with_user(self.carl)
+        self.assertEqual(north.bonus_estimate, 260.0)
+        self.assertEqual(north.bonus_estimate_currency_id, self.foreign)
+        # A click opens the statement
+        action = teams[0].action_open_bonus_estimate()
+        self.assertEqual(action["res_model"], "crm.bonus.statement")
+        self.assertEqual(action["res_id"], self.statement.id)
+        self.assertEqual(action["views"], [(False, "form")])
+        # An approved statement is no estimate any more
+        self.statement.action_submit()
+        self.statement.with_user(self.bonus_manager).action_approve()
+        self.env.invalidate_all()
+        self.assertEqual(teams.mapped("has_bonus_estimate"), [False, False, False])
+        self.assertEqual(teams.mapped("bonus_estimate"), [0.0, 0.0, 0.0])
+
+    def test_dashboard_no_statement(self):
+        teams = self.teams.with_user(self.bob)
+        self.assertEqual(teams.mapped("has_bonus_estimate"), [False, False, False])
+        self.assertEqual(teams.mapped("bonus_estimate"), [0.0, 0.0, 0.0])
+        self.assertEqual(teams.mapped("bonus_estimate_attainment"), [0.0, 0.0, 0.0])
+        # The click falls back to the user's statements
+        action = teams[0].action_open_bonus_estimate()
+        self.assertEqual(action["res_model"], "crm.bonus.statement")
+        self.assertFalse(action.get("res_id"))
+        # Next month: no current statement for Ann either
+        with freeze_time("2025-03-15 12:00"):
+            self.env.invalidate_all()
+            self.assertFalse(self.north.with_user(self.ann).has_bonus_estimate)
+            north = self.north.with_user(self.bonus_manager)
+            self.assertEqual(north.bonus_estimate_team_count, 0)
+            self.assertEqual(north.bonus_estimate_team, 0.0)
+
+    def test_dashboard_bonus_manager(self):
+        teams = self.teams.with_user(self.bonus_manager)
+        # North: Ann's 260 and Carl's 260 BXC = 130; Bob has no statement
+        self.assertEqual(teams.mapped("bonus_estimate_team"), [390.0, 260.0, 0.0])
+        self.assertEqual(teams.mapped("bonus_estimate_team_count"), [2, 1, 0])
+        self.assertEqual(
+            teams.bonus_estimate_team_currency_id, self.company_e.currency_id
+        )
+        # The bonus manager is no member: no estimate of their own
+        self.assertEqual(teams.mapped("has_bonus_estimate"), [False, False, False])
+        # A click opens the members' current statements
+        action = teams[0].action_open_bonus_estimate_team()
+        self.assertEqual(action["res_model"], "crm.bonus.statement")
+        self.assertEqual(
+            self.env["crm.bonus.statement"].search(action["domain"]),
+            self.statement | self.statement_carl,
+        )
+        self.assertIn("North", action["name"])
+
+    def test_dashboard_access(self):
+        kanban = self.env.ref("sales_team.crm_team_view_kanban_dashboard")
+        team_fields = ["bonus_estimate_team", "bonus_estimate_team_count"]
+        for user in (self.sales_manager_e, self.ann, self.bob):
+            teams = self.teams.with_user(user)
+            # No team total for an ordinary sales manager or a salesperson
+            with self.assertRaises(AccessError):
+                teams.read(team_fields)
+            self.assertEqual(teams.mapped("bonus_estimate_team"), [0.0, 0.0, 0.0])
+            self.assertEqual(teams.mapped("bonus_estimate_team_count"), [0, 0, 0])
+            with self.assertRaises(AccessError):
+                teams[0].action_open_bonus_estimate_team()
+            arch = teams.get_views([(kanban.id, "kanban")])["views"]["kanban"]["arch"]
+            self.assertIn("bonus_estimate_attainment", arch)
+            self.assertNotIn("bonus_estimate_team", arch)
+        arch = self.teams.with_user(self.bonus_manager).get_views(
+            [(kanban.id, "kanban")]
+        )["views"]["kanban"]["arch"]
+        self.assertIn("bonus_estimate_team", arch)
+        # A salesperson never sees another's amount: only their own, or nothing
+        self.assertEqual(
+            self.north.with_user(self.bob).read(["bonus_estimate"])[0][
+                "bonus_estimate"
+            ],
+            0.0,
+        )
+        self.assertEqual(self.north.with_user(self.sales_manager_e).bonus_estimate, 0.0)
+        self.assertEqual(self.north.with_user(self.carl).bonus_estimate, 260.0)
+        action = self.north.with_user(self.bob).action_open_bonus_estimate()
+        self.assertFalse(action.get("res_id"))
+
+    def _dashboard_queries(self, teams):
+        fields = [
+            "has_bonus_estimate",
+            "bonus_estimate",
+            "bonus_estimate_currency_id",
+            "bonus_estimate_attainment",
+            "bonus_estimate_team",
+            "bonus_estimate_team_currency_id",
+            "bonus_estimate_team_count",
+        ]
+        # Ann is a bonus manager too here: both her estimate and the team totals
+        self.ann.groups_id += self.env.ref("crm_extended.group_bonus_manager")
+        teams = teams.with_user(self.ann)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        # Caches of the user's groups and record rules warmed once
+        teams[:1].read(fields)
+        self.env.invalidate_all()
+        # The offices, their members and companies, the user's statement and the
+        # members' (each a search and a read), the currencies and their rates
+        with self.assertQueryCount(13):
+            values = teams.read(fields)
+        return values
+
+    def test_dashboard_queries_1_team(self):
+        values = self._dashboard_queries(self.north)
+        self.assertEqual(values[0]["bonus_estimate_team"], 390.0)
+
+    def test_dashboard_queries_3_teams(self):
+        values = self._dashboard_queries(self.teams)
+        self.assertEqual(
+            [v["bonus_estimate_team"] for v in values], [390.0, 260.0, 0.0]
+        )
+        self.assertEqual([v["bonus_estimate"] for v in values], [260.0, 260.0, 0.0])
