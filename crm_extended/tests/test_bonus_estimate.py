@@ -5,6 +5,7 @@ from freezegun import freeze_time
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import CrmExtendedCase
 
@@ -457,3 +458,24 @@ class TestBonusEstimateDashboard(BonusEstimateCase):
             [v["bonus_estimate_team"] for v in values], [390.0, 260.0, 0.0]
         )
         self.assertEqual([v["bonus_estimate"] for v in values], [260.0, 260.0, 0.0])
+
+    def test_my_teams_dashboard(self):
+        """A salesperson opens My Teams: their teams' dashboard loads whole (every
+        field of the kanban view, under their access rights), with their estimate."""
+        action = self.env.ref("crm_extended.crm_team_action_my_teams")
+        for user, names, estimates in (
+            (self.ann, ["North", "South"], [260.0, 260.0]),
+            (self.bob, ["North", "West"], [0.0, 0.0]),
+        ):
+            Team = self.env["crm.team"].with_user(user)
+            views = Team.get_views([(action.view_id.id, "kanban")])
+            domain = safe_eval(action.domain, {"uid": user.id})
+            specification = dict.fromkeys(views["models"]["crm.team"]["fields"], {})
+            records = Team.web_search_read(
+                domain + [("id", "in", self.teams.ids)], specification
+            )["records"]
+            self.assertEqual(sorted(r["name"] for r in records), names)
+            self.assertEqual(
+                [r["bonus_estimate"] for r in sorted(records, key=lambda r: r["name"])],
+                estimates,
+            )
