@@ -1337,8 +1337,10 @@ def _make_visits(env, world, count, rng):
             """
             INSERT INTO calendar_event_res_partner_rel
                    (calendar_event_id, res_partner_id)
-            SELECT %s + g.q, p.id FROM gen_copy g
-              JOIN res_partner p ON p.id IN (g.customer_id, g.user_partner_id)
+            SELECT DISTINCT %s + g.q, v.partner_id FROM gen_copy g
+             CROSS JOIN LATERAL (VALUES (g.customer_id), (g.user_partner_id))
+                   AS v(partner_id)
+             WHERE v.partner_id IS NOT NULL
             """,
             event_first,
         )
