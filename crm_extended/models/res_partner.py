@@ -511,7 +511,9 @@ class ResPartner(models.Model):
     @api.model
     def _cron_contact_followups(self, batch_size=FOLLOWUP_BATCH):
         """One follow-up activity per overdue customer for its salesperson, and the
-        open ones of customers no longer overdue marked done.
+        open ones of customers no longer overdue marked done (those of a visit or call
+        marked done, or a phone call held, are closed at once: ``_contact_logged``;
+        the job closes the rest, e.g. after an order or a change of cadence).
 
         Resumable and idempotent: each run takes the next batch of work still to do (a
         customer without an open follow-up, a follow-up whose customer is no longer
@@ -575,6 +577,28 @@ class ResPartner(models.Model):
         return done
 
     @api.model
+    def _contact_logged(self, feedbacks):
+        """A contact was just logged with these customers (a visit or call marked done,
+        a phone call held): ``feedbacks`` is {commercial partner id: what was logged}.
+        Their follow-ups that the new last contact makes no longer due are closed now,
+        not at the next run of the daily job. A constant number of queries whatever
+        the number of customers, and then the job's closing of each follow-up."""
+        activity_type = self.env.ref(
+            "crm_extended.mail_activity_type_contact_due", raise_if_not_found=False
+        )
+        if not feedbacks or not activity_type:
+            return 0
+        # The closing reads these columns in SQL: the new last contact first.
+        self.flush_model(
+            ["active", "commercial_partner_id", "customer_rank", "date_next_contact"]
+        )
+        self.env["mail.activity"].flush_model(
+            ["res_model", "res_id", "activity_type_id", "active"]
+        )
+        today = fields.Date.context_today(self)
+        return self._contact_followups_close(activity_type, today, feedbacks=feedbacks)
+
+    @api.model
     def _contact_followups_close(
         self, activity_type, today, limit=None, feedbacks=None
     ):
@@ -583,8 +607,9 @@ class ResPartner(models.Model):
         with ``feedbacks`` ({commercial partner id: feedback}) only those of these
         customers, each with its own feedback. Returns how many were closed.
 
-        One query finds the follow-ups, then one ``action_feedback`` per feedback
-        text posts the usual message on each customer.
+        Shared by the daily job and by the work that logs a contact (visits, calls,
+        phone calls): one query finds the follow-ups, then one ``action_feedback``
+        per feedback text posts the usual message on each customer.
         """
         partner_ids = sorted(feedbacks) if feedbacks is not None else None
         self.env.cr.execute(
