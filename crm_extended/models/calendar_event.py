@@ -130,6 +130,8 @@ class CalendarEvent(models.Model):
         res = super().write(vals)
         if bonus:
             self._bonus_mark_dirty()
+        if self._CONTACT_FIELDS & set(vals):
+            self._contact_close_followups()
         return res
 
     def unlink(self):
@@ -257,6 +259,27 @@ class CalendarEvent(models.Model):
         self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
         return events
 
+    # Fields that move the last contact of the customer of done work
+    _CONTACT_FIELDS = {"sfa_state", "start", "sfa_partner_id", "active"}
+
+    def _contact_close_followups(self):
+        """Done work is a contact: the follow-ups of its customers that are no longer
+        due are closed now, each noting the work (the latest of its customer here)."""
+        done = self.filtered(
+            lambda e: e.sfa_state == "done" and e.active and e.sfa_partner_id
+        )
+        if not done:
+            return
+        kinds = dict(self._fields["sfa_kind"]._description_selection(self.env))
+        feedbacks = {}
+        for event in done.sorted("start"):
+            feedbacks[event.sfa_partner_id.commercial_partner_id.id] = _(
+                "%(kind)s done: %(name)s",
+                kind=kinds.get(event.sfa_kind),
+                name=event.name,
+            )
+        self.env["res.partner"]._contact_logged(feedbacks)
+
     # ------------------------------------------------------------
     # BONUS
     # ------------------------------------------------------------
@@ -269,6 +292,7 @@ class CalendarEvent(models.Model):
         records = super().create(vals_list)
         if any(vals.get("sfa_state") == "done" for vals in vals_list):
             records._bonus_mark_dirty()
+            records._contact_close_followups()
         return records
 
     def _bonus_mark_dirty(self):

@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from datetime import datetime
+
+from odoo import _, api, fields, models
 
 
 class CrmPhonecall(models.Model):
@@ -36,6 +38,7 @@ class CrmPhonecall(models.Model):
         calls = super().create(vals_list)
         if any(vals.get("state") == "done" for vals in vals_list):
             calls._bonus_mark_dirty()
+            calls._contact_close_followups()
         return calls
 
     def write(self, vals):
@@ -45,6 +48,8 @@ class CrmPhonecall(models.Model):
         res = super().write(vals)
         if bonus:
             self._bonus_mark_dirty()
+        if self._CONTACT_FIELDS & set(vals):
+            self._contact_close_followups()
         return res
 
     def _bonus_mark_dirty(self):
@@ -53,3 +58,24 @@ class CrmPhonecall(models.Model):
             for call in self
             if call.state == "done"
         )
+
+    # ------------------------------------------------------------
+    # CONTACT CADENCE
+    # ------------------------------------------------------------
+
+    # Fields that move the last contact of the customer of a held call
+    _CONTACT_FIELDS = {"state", "date", "partner_id", "active"}
+
+    def _contact_close_followups(self):
+        """A held call is a contact: the follow-ups of its customers that are no
+        longer due are closed now, each noting the call (the latest of its customer
+        here)."""
+        held = self.filtered(lambda c: c.state == "done" and c.active and c.partner_id)
+        if not held:
+            return
+        feedbacks = {}
+        for call in held.sorted(lambda c: c.date or datetime.min):
+            feedbacks[call.partner_id.commercial_partner_id.id] = _(
+                "Call held: %(name)s", name=call.name
+            )
+        self.env["res.partner"]._contact_logged(feedbacks)

@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -510,7 +511,9 @@ class ResPartner(models.Model):
     @api.model
     def _cron_contact_followups(self, batch_size=FOLLOWUP_BATCH):
         """One follow-up activity per overdue customer for its salesperson, and the
-        open ones of customers no longer overdue marked done.
+        open ones of customers no longer overdue marked done (those of a visit or call
+        marked done, or a phone call held, are closed at once: ``_contact_logged``;
+        the job closes the rest, e.g. after an order or a change of cadence).
 
         Resumable and idempotent: each run takes the next batch of work still to do (a
         customer without an open follow-up, a follow-up whose customer is no longer
@@ -530,26 +533,7 @@ class ResPartner(models.Model):
         today = fields.Date.context_today(self)
 
         # Follow-ups of customers that were contacted since (or lost their cadence)
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT a.id
-                  FROM (%(stale)s ORDER BY 1 LIMIT %(limit)s) AS stale
-                  JOIN mail_activity a ON a.res_id = stale.res_id
-                 WHERE a.res_model = 'res.partner'
-                   AND a.activity_type_id = %(type)s
-                   AND a.active
-                 ORDER BY a.id
-                 LIMIT %(limit)s
-                """,
-                type=activity_type.id,
-                stale=self._contact_followups_stale_sql(activity_type, today),
-                limit=batch_size,
-            )
-        )
-        to_close = Activity.browse(row[0] for row in self.env.cr.fetchall())
-        if to_close:
-            to_close.action_feedback(feedback=_("contact logged"))
+        closed = self._contact_followups_close(activity_type, today, limit=batch_size)
 
         # Overdue customers with a salesperson and no open follow-up yet
         self.env.cr.execute(
@@ -585,12 +569,86 @@ class ResPartner(models.Model):
                 ]
             )
 
-        done = len(to_close) + len(rows)
+        done = closed + len(rows)
         remaining = 0
-        if len(to_close) == batch_size or len(rows) == batch_size:
+        if closed == batch_size or len(rows) == batch_size:
             remaining = self._contact_followups_remaining(activity_type, today)
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done
+
+    @api.model
+    def _contact_logged(self, feedbacks):
+        """A contact was just logged with these customers (a visit or call marked done,
+        a phone call held): ``feedbacks`` is {commercial partner id: what was logged}.
+        Their follow-ups that the new last contact makes no longer due are closed now,
+        not at the next run of the daily job. A constant number of queries whatever
+        the number of customers, and then the job's closing of each follow-up."""
+        activity_type = self.env.ref(
+            "crm_extended.mail_activity_type_contact_due", raise_if_not_found=False
+        )
+        if not feedbacks or not activity_type:
+            return 0
+        # The closing reads these columns in SQL: the new last contact first.
+        self.flush_model(
+            ["active", "commercial_partner_id", "customer_rank", "date_next_contact"]
+        )
+        self.env["mail.activity"].flush_model(
+            ["res_model", "res_id", "activity_type_id", "active"]
+        )
+        today = fields.Date.context_today(self)
+        return self._contact_followups_close(activity_type, today, feedbacks=feedbacks)
+
+    @api.model
+    def _contact_followups_close(
+        self, activity_type, today, limit=None, feedbacks=None
+    ):
+        """Mark done the open follow-ups of customers no longer overdue, the lowest
+        customer ids first, at most ``limit``, with the feedback "contact logged";
+        with ``feedbacks`` ({commercial partner id: feedback}) only those of these
+        customers, each with its own feedback. Returns how many were closed.
+
+        Shared by the daily job and by the work that logs a contact (visits, calls,
+        phone calls): one query finds the follow-ups, then one ``action_feedback``
+        per feedback text posts the usual message on each customer.
+        """
+        partner_ids = sorted(feedbacks) if feedbacks is not None else None
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT a.id, a.res_id
+                  FROM (%(stale)s ORDER BY 1 LIMIT %(limit)s) AS stale
+                  JOIN mail_activity a ON a.res_id = stale.res_id
+                 WHERE a.res_model = 'res.partner'
+                   AND a.activity_type_id = %(type)s
+                   AND a.active
+                 ORDER BY a.id
+                 LIMIT %(limit)s
+                """,
+                type=activity_type.id,
+                stale=self._contact_followups_stale_sql(
+                    activity_type, today, partner_ids
+                ),
+                limit=limit,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        by_feedback = defaultdict(list)
+        logged = _("contact logged")
+        for activity_id, partner_id in rows:
+            by_feedback[(feedbacks or {}).get(partner_id, logged)].append(activity_id)
+        # The follow-ups are the job's own system activities, and the job runs as the
+        # superuser (its cron user is root): whoever logs the contact closes them as
+        # the job would, also when they are assigned to another salesperson whose
+        # customer they may not write. Only follow-ups the job would close on its
+        # next run are selected above; the message is authored by the current user.
+        activities_su = (
+            self.env["mail.activity"]
+            .sudo()
+            .with_context(mail_activity_quick_update=True)
+        )
+        for feedback, activity_ids in by_feedback.items():
+            activities_su.browse(activity_ids).action_feedback(feedback=feedback)
+        return len(rows)
 
     @api.model
     def _contact_overdue_sql(self, today, alias="p"):
@@ -614,24 +672,36 @@ class ResPartner(models.Model):
     # longer than the one before.
 
     @api.model
-    def _contact_followups_open_sql(self, activity_type):
+    def _contact_followups_open_sql(self, activity_type, partner_ids=None):
         return SQL(
             """SELECT a.res_id
                  FROM mail_activity a
                 WHERE a.res_model = 'res.partner'
                   AND a.activity_type_id = %(type)s
-                  AND a.active""",
+                  AND a.active%(of_partners)s""",
             type=activity_type.id,
+            of_partners=self._contact_partners_sql(
+                SQL.identifier("a", "res_id"), partner_ids
+            ),
         )
 
     @api.model
-    def _contact_followups_stale_sql(self, activity_type, today):
-        """Ids of partners with an open follow-up who are no longer overdue."""
+    def _contact_followups_stale_sql(self, activity_type, today, partner_ids=None):
+        """Ids of partners with an open follow-up who are no longer overdue (only
+        among ``partner_ids`` if given)."""
         return SQL(
-            "%(open)s EXCEPT SELECT p.id FROM res_partner p WHERE %(overdue)s",
-            open=self._contact_followups_open_sql(activity_type),
+            "%(open)s EXCEPT SELECT p.id FROM res_partner p WHERE %(overdue)s%(of)s",
+            open=self._contact_followups_open_sql(activity_type, partner_ids),
             overdue=self._contact_overdue_sql(today),
+            of=self._contact_partners_sql(SQL.identifier("p", "id"), partner_ids),
         )
+
+    @api.model
+    def _contact_partners_sql(self, column, partner_ids):
+        """SQL: `` AND <column> = ANY(partner_ids)``, nothing when not given."""
+        if partner_ids is None:
+            return SQL()
+        return SQL(" AND %s = ANY(%s)", column, list(partner_ids))
 
     @api.model
     def _contact_followups_missing_sql(self, activity_type, today):

@@ -115,14 +115,15 @@ class TestContactCadence(TransactionCase):
             for a in self.Activity.search(domain)
         }
 
-    def _event(self, partner, start):
+    def _event(self, partner, start, kind="visit", user=None):
         return self.env["calendar.event"].create(
             {
-                "name": f"Visit {partner.name}",
-                "sfa_kind": "visit",
+                "name": f"{kind.capitalize()} {partner.name}",
+                "sfa_kind": kind,
                 "sfa_partner_id": partner.id,
                 "start": start,
                 "stop": start + timedelta(hours=1),
+                "user_id": (user or self.env.user).id,
             }
         )
 
@@ -304,8 +305,11 @@ class TestContactCadence(TransactionCase):
     def test_job_closes_when_contact_logged(self):
         with freeze_time(LATER):
             self.Partner._cron_contact_followups()
-            self._call(self.contact_plain, LATER - timedelta(hours=1))
+            # An order is a contact that leaves the follow-up to the job.
+            order = self.env["sale.order"].create({"partner_id": self.contact_plain.id})
+            order.action_confirm()
             self.assertFalse(self.cust_plain.is_contact_overdue)
+            self.assertEqual(len(self._followups()), 2)
             self.Partner._cron_contact_followups()
             self.assertEqual(self._followups(), {(self.cust_key, self.salesman_2)})
             self.assertIn("contact logged", self.cust_plain.message_ids[0].body)
@@ -375,6 +379,133 @@ class TestContactCadence(TransactionCase):
             queries_many = count_queries()
         self.assertEqual(len(self._followups(few | many)), 110)
         self.assertEqual(queries_few, queries_many)
+
+    # ------------------------------------------------------------
+    # Follow-ups closed when the contact is logged
+    # ------------------------------------------------------------
+
+    def _assert_job_idle(self, followups):
+        """The daily job afterwards finds nothing to do: the same follow-ups, no new
+        message on the customers."""
+        messages = self.env["mail.message"].search_count(
+            [("model", "=", "res.partner")]
+        )
+        self.assertEqual(self.Partner._cron_contact_followups(), 0)
+        self.assertEqual(self._followups(), followups)
+        self.assertEqual(
+            self.env["mail.message"].search_count([("model", "=", "res.partner")]),
+            messages,
+        )
+
+    def test_visit_done_closes_followup(self):
+        with freeze_time(LATER):
+            self.Partner._cron_contact_followups()
+            visit = self._event(self.cust_plain, LATER - timedelta(hours=2))
+            self.assertEqual(len(self._followups()), 2, "planned work is no contact")
+            visit.action_sfa_done("Met the buyer")
+            self.assertEqual(self._followups(), {(self.cust_key, self.salesman_2)})
+            self.assertIn(
+                "Visit done: Visit Plain Corp", self.cust_plain.message_ids[0].body
+            )
+            self._assert_job_idle({(self.cust_key, self.salesman_2)})
+
+    def test_call_done_closes_followup_of_another_salesperson(self):
+        """A salesperson's call with a customer of another salesperson closes that
+        salesperson's follow-up, also where they may not write that customer."""
+        self.env["ir.rule"].create(
+            {
+                "name": "Salespeople write their own customers",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "groups": [(4, self.env.ref("sales_team.group_sale_salesman").id)],
+                "domain_force": "[('user_id', 'in', (False, user.id))]",
+                "perm_read": False,
+                "perm_create": False,
+                "perm_unlink": False,
+            }
+        )
+        with freeze_time(LATER):
+            self.Partner._cron_contact_followups()
+            call = self._event(
+                self.cust_key, LATER - timedelta(hours=2), "call", self.salesman
+            )
+            call.with_user(self.salesman).action_sfa_done("Agreed on a demo")
+            self.assertEqual(self._followups(), {(self.cust_plain, self.salesman)})
+            message = self.cust_key.message_ids[0]
+            self.assertIn("Call done: Call Key Corp", message.body)
+            self.assertEqual(message.author_id, self.salesman.partner_id)
+            self.assertEqual(call.phonecall_id.state, "done", "the call is logged")
+            self._assert_job_idle({(self.cust_plain, self.salesman)})
+
+    def test_phonecall_held_closes_followup(self):
+        with freeze_time(LATER):
+            self.Partner._cron_contact_followups()
+            phonecall = self._call(
+                self.contact_plain, LATER - timedelta(hours=1), state="open"
+            )
+            self.assertEqual(len(self._followups()), 2, "an open call is no contact")
+            phonecall.state = "done"
+            self.assertEqual(self._followups(), {(self.cust_key, self.salesman_2)})
+            self.assertIn(
+                "Call held: Call Paula Plain", self.cust_plain.message_ids[0].body
+            )
+            self._assert_job_idle({(self.cust_key, self.salesman_2)})
+
+    def test_contact_still_due_keeps_followup(self):
+        with freeze_time(LATER):
+            self.Partner._cron_contact_followups()
+            expected = {
+                (self.cust_plain, self.salesman),
+                (self.cust_key, self.salesman_2),
+            }
+            # Work done with another customer
+            self._event(self.cust_no_user, LATER - timedelta(hours=2)).action_sfa_done(
+                "Met"
+            )
+            # Work not done
+            planned = self._event(self.cust_plain, LATER - timedelta(hours=2))
+            self._event(self.cust_plain, LATER - timedelta(hours=4)).action_sfa_cancel()
+            self._call(self.cust_plain, LATER - timedelta(hours=1), state="cancel")
+            # Done work too old for the contact to be no longer due: logged late, 40
+            # days ago, every 30 days.
+            old = self._event(self.cust_plain, LATER - timedelta(days=40))
+            old.action_sfa_done("Met, logged late")
+            self.assertEqual(self.cust_plain.date_last_contact, old.start)
+            self.assertTrue(self.cust_plain.is_contact_overdue)
+            self.assertEqual(self._followups(), expected)
+            self._assert_job_idle(expected)
+            # Done now, the planned visit closes it.
+            planned.action_sfa_done("Met")
+            self.assertEqual(self._followups(), {(self.cust_key, self.salesman_2)})
+
+    def test_contact_close_query_count(self):
+        """Marking work done costs the same queries for 1 event as for 20 events of
+        20 customers (each run closes one follow-up: closing one posts its message on
+        the customer, as the job does)."""
+        with freeze_time(LATER):
+            followed = self._customers(3, "Followed", user_id=self.salesman.id)
+            # Overdue, but without a salesperson: no follow-up.
+            others = self._customers(19, "Unfollowed")
+            self.Partner._cron_contact_followups()
+            self.assertEqual(len(self._followups(followed)), 3)
+
+            def mark_done(partners):
+                events = self.env["calendar.event"].browse(
+                    self._event(p, LATER - timedelta(hours=2), user=self.salesman).id
+                    for p in partners
+                )
+                self.env.flush_all()
+                self.env.invalidate_all()
+                before = self.env.cr.sql_log_count
+                events.with_user(self.salesman).action_sfa_done("Met")
+                self.env.flush_all()
+                return self.env.cr.sql_log_count - before
+
+            mark_done(followed[0])  # warms the caches
+            queries_one = mark_done(followed[1])
+            self.assertFalse(self._followups(followed[:2]))
+            queries_many = mark_done(followed[2] | others)
+            self.assertFalse(self._followups(followed))
+        self.assertEqual(queries_one, queries_many)
 
     # ------------------------------------------------------------
     # Access
