@@ -1,3 +1,4 @@
+import logging
 from datetime import timedelta
 
 import psycopg2
@@ -10,6 +11,8 @@ from odoo.tools.sql import create_index
 
 from odoo.addons.crm.models.crm_stage import AVAILABLE_PRIORITIES
 from odoo.addons.phone_validation.tools import phone_validation
+
+_logger = logging.getLogger(__name__)
 
 # How many due entries "Next call" considers, in case others take the first ones
 RESERVE_CANDIDATES = 20
@@ -445,6 +448,81 @@ class CrmCallListEntry(models.Model):
         return entry
 
     # ------------------------------------------------------------
+    # BUSINESS: automatic release of reserved entries
+    # ------------------------------------------------------------
+
+    def _release_stale_sql(self, now):
+        """Put back, in one UPDATE, the entries in call whose last sign of life is
+        older than their list's release time: the latest of their reservation and
+        the start of their open call (or, with neither, their last change). They go
+        to the list's common pool, for any of its agents to take with "Next call";
+        a callback (its last outcome) stays a callback.
+
+        The rows are locked with SKIP LOCKED: an entry whose outcome is being logged
+        at the same moment (``action_log_outcome`` locks it first) is left for the
+        next run."""
+        return SQL(
+            """WITH stale AS (
+                   SELECT e.id, COALESCE(o.action = 'callback', FALSE) AS callback
+                     FROM crm_call_list_entry e
+                     JOIN crm_call_list l ON l.id = e.call_list_id
+                LEFT JOIN crm_call_outcome o ON o.id = e.outcome_id
+                    WHERE e.state = 'in_progress'
+                      AND l.release_delay_minutes > 0
+                      AND COALESCE(
+                              GREATEST(
+                                  e.date_reserved,
+                                  (SELECT max(c.date) FROM crm_phonecall c
+                                    WHERE c.call_list_entry_id = e.id
+                                      AND c.state = 'open' AND c.active)),
+                              e.write_date)
+                          < %(now)s - make_interval(mins => l.release_delay_minutes)
+                      FOR NO KEY UPDATE OF e SKIP LOCKED
+               )
+               UPDATE crm_call_list_entry e
+                  SET state = CASE WHEN stale.callback THEN 'callback'
+                                   ELSE 'pending' END,
+                      agent_id = NULL, date_reserved = NULL,
+                      write_uid = %(uid)s, write_date = %(now)s
+                 FROM stale
+                WHERE e.id = stale.id
+            RETURNING e.id""",
+            now=now,
+            uid=self.env.uid,
+        )
+
+    @api.model
+    def _cron_release_reserved(self):
+        """Scheduled: put back the reserved entries left without an outcome longer
+        than their list's release time (an agent who closed the browser keeps no
+        customer). A constant number of queries whatever their number; nothing is
+        posted per entry. Returns the released entries."""
+        self.env.flush_all()
+        try:
+            # The cron's snapshot may predate an outcome logged and committed since:
+            # locking that row fails (serialization failure). The next run does it.
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                rows = self.env.execute_query(
+                    self._release_stale_sql(fields.Datetime.now())
+                )
+        except psycopg2.errors.SerializationFailure:
+            _logger.info(
+                "Call lists: reserved calls changed concurrently, released next run"
+            )
+            rows = []
+        released = self.browse(row[0] for row in rows)
+        if released:
+            self.invalidate_model(
+                ["state", "agent_id", "date_reserved", "write_uid", "write_date"]
+            )
+            _logger.info(
+                "Call lists: %s reserved calls left without an outcome released",
+                len(released),
+            )
+        self.env["ir.cron"]._notify_progress(done=len(released), remaining=0)
+        return released
+
+    # ------------------------------------------------------------
     # BUSINESS: logging a call
     # ------------------------------------------------------------
 
@@ -457,6 +535,13 @@ class CrmCallListEntry(models.Model):
         :return: the logged ``crm.phonecall``
         """
         self.ensure_one()
+        # Locked until the outcome is written: the automatic release skips it.
+        self.env.execute_query(
+            SQL(
+                "SELECT id FROM crm_call_list_entry WHERE id = %s FOR NO KEY UPDATE",
+                self.id,
+            )
+        )
         outcome = self._resolve_outcome(outcome)
         self._check_callable()
         if outcome.requires_note and not (note or "").strip():
