@@ -522,6 +522,80 @@ class CrmCallListEntry(models.Model):
         self.env["ir.cron"]._notify_progress(done=len(released), remaining=0)
         return released
 
+    def _check_reservation(self):
+        """The entry is the current user's to call, or a UserError says why not.
+
+        Its reservation may have been released (``_cron_release_reserved``) while
+        its agent was still on the phone: if the entry is still in the list's pool,
+        untouched, the agent (an agent of the list) takes it back and goes on; if
+        another agent has it now, or took it since, the agent is told. Nobody logs a
+        call another agent is in."""
+        self.ensure_one()
+        entry_su = self.sudo()
+        user = self.env.user
+        if entry_su.agent_id == user:
+            return
+        customer = entry_su.partner_id.display_name or entry_su.phone
+        if entry_su.state == "in_progress" and entry_su.agent_id:
+            minutes = entry_su.call_list_id.release_delay_minutes
+            if not minutes:
+                raise UserError(
+                    _(
+                        "%(customer)s is in call with %(agent)s now: the call is "
+                        "theirs.",
+                        customer=customer,
+                        agent=entry_su.agent_id.name,
+                    )
+                )
+            raise UserError(
+                _(
+                    "%(customer)s is in call with %(agent)s now: the call is theirs. "
+                    "A reserved call left without an outcome for %(minutes)s minutes "
+                    "goes back to the queue.",
+                    customer=customer,
+                    agent=entry_su.agent_id.name,
+                    minutes=minutes,
+                )
+            )
+        if self.has_access("write"):
+            return
+        not_yours = UserError(
+            _(
+                "The call to %(customer)s is no longer yours: it went back to the "
+                "queue (put back, or left without an outcome longer than the list's "
+                "release time) and another agent has taken it since.",
+                customer=customer,
+            )
+        )
+        if (
+            entry_su.agent_id
+            or entry_su.state not in OPEN_STATES
+            or user not in entry_su.call_list_id.agent_ids
+        ):
+            raise not_yours
+        now = fields.Datetime.now()
+        self.flush_recordset(["state", "agent_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """UPDATE crm_call_list_entry
+                      SET state = 'in_progress', agent_id = %s, date_reserved = %s,
+                          write_uid = %s, write_date = %s
+                    WHERE id = %s AND agent_id IS NULL AND state IN %s
+                RETURNING id""",
+                user.id,
+                now,
+                user.id,
+                now,
+                self.id,
+                OPEN_STATES,
+            )
+        )
+        self.invalidate_recordset(
+            ["state", "agent_id", "date_reserved", "write_uid", "write_date"]
+        )
+        if not rows:
+            raise not_yours
+
     # ------------------------------------------------------------
     # BUSINESS: logging a call
     # ------------------------------------------------------------
@@ -542,8 +616,8 @@ class CrmCallListEntry(models.Model):
                 self.id,
             )
         )
-        outcome = self._resolve_outcome(outcome)
         self._check_callable()
+        outcome = self._resolve_outcome(outcome)
         if outcome.requires_note and not (note or "").strip():
             raise UserError(
                 _(
@@ -628,6 +702,7 @@ class CrmCallListEntry(models.Model):
 
     def _check_callable(self):
         for entry in self:
+            entry._check_reservation()
             if entry.call_list_id.state not in ("running", "paused"):
                 raise UserError(
                     _(

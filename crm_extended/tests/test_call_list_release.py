@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, Command, api
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -25,6 +25,7 @@ class TestCallListRelease(CallListCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.customers = cls._callable(3)
+        cls.Wizard = cls.env["crm.call.outcome.wizard"]
 
     def _pool(self, customers=None, **vals):
         """A running list of agents 1 and 2, undistributed: their common pool."""
@@ -168,6 +169,63 @@ class TestCallListRelease(CallListCase):
             self.assertEqual(released & entries, batch)
         self.assertEqual(counts[0], counts[1])
         self.assertEqual(set(entries.mapped("state")), {"pending"})
+
+    # An outcome logged after the release ---------------------------------------
+
+    def test_late_outcome_entry_still_free(self):
+        """Nobody took the released entry: its agent takes it back and the call is
+        logged, with its whole duration."""
+        call_list = self._pool(self.customers[:1])
+        with freeze_time(NOW):
+            entry = self._reserve(self.agent_1)
+        with freeze_time(NOW + timedelta(minutes=5)):
+            call = entry.with_user(self.agent_1).action_start_call()
+            wizard = self.Wizard.with_user(self.agent_1).create(
+                {"entry_id": entry.id, "outcome_id": self.outcome["not_interested"].id}
+            )
+        with freeze_time(NOW + timedelta(minutes=40)):
+            self.assertEqual(self._release() & call_list.entry_ids, entry)
+        with freeze_time(NOW + timedelta(minutes=42)):
+            wizard.action_log()
+        self.assertEqual(entry.state, "done")
+        self.assertEqual(entry.agent_id, self.agent_1)
+        self.assertEqual(entry.attempt_count, 1)
+        self.assertEqual(entry.phonecall_ids, call)
+        self.assertEqual(call.state, "done")
+        self.assertEqual(call.duration, 37)
+
+    def test_late_outcome_entry_taken(self):
+        """Another agent took the released entry: the late outcome is refused, with
+        a clear message, and changes nothing."""
+        call_list = self._pool(self.customers[:1])
+        with freeze_time(NOW):
+            entry = self._reserve(self.agent_1)
+        late = entry.with_user(self.agent_1)
+        with freeze_time(NOW + timedelta(minutes=31)):
+            self._release()
+        with freeze_time(NOW + timedelta(minutes=32)):
+            self.assertEqual(self._reserve(self.agent_2), entry)
+        with (
+            freeze_time(NOW + timedelta(minutes=33)),
+            self.assertRefused(UserError, "is in call with Bob Agent now"),
+        ):
+            late.action_log_outcome(self.outcome["not_interested"])
+        with self.assertRefused(UserError, "is in call with Bob Agent now"):
+            late.action_take_order()
+        # Nor does a sales manager log a call an agent is in.
+        with self.assertRefused(UserError, "is in call with Bob Agent now"):
+            entry.with_user(self.sales_manager).action_log_outcome("NOT_INTERESTED")
+        self.assertEqual(entry.state, "in_progress")
+        self.assertEqual(entry.agent_id, self.agent_2)
+        self.assertFalse(entry.phonecall_ids)
+        with freeze_time(NOW + timedelta(minutes=34)):
+            entry.with_user(self.agent_2).action_log_outcome("NO_ANSWER")
+        with self.assertRefused(UserError, "is no longer yours"):
+            late.action_log_outcome(self.outcome["not_interested"])
+        self.assertEqual(entry.state, "pending")
+        self.assertEqual(entry.attempt_count, 1)
+        self.assertEqual(entry.phonecall_ids.user_id, self.agent_2)
+        self.assertEqual(call_list.in_progress_count, 0)
 
     # Concurrency -----------------------------------------------------------
 
