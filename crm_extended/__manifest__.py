@@ -42,6 +42,7 @@
         "data/res_partner_cron.xml",
         "data/crm_forecast_data.xml",
         "data/crm_call_outcome_data.xml",
+        "data/crm_call_list_entry_cron.xml",
         "data/crm_bonus_statement_cron.xml",
         "views/crm_sales_region_views.xml",
         "views/crm_team_views.xml",

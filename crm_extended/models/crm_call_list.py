@@ -154,6 +154,14 @@ class CrmCallList(models.Model):
     call_hour_to = fields.Float(
         string="Calling Until", default=18.0, help="In the agent's time zone."
     )
+    release_delay_minutes = fields.Integer(
+        string="Release After (Minutes)",
+        default=30,
+        help="A call reserved by an agent and left without an outcome this long (since "
+        "it was reserved, or since its call started) goes back to the queue, for any "
+        "agent of the list: an agent who closed the browser keeps no customer. "
+        "0: never.",
+    )
     date_start = fields.Datetime(string="Started", readonly=True, copy=False)
     date_done = fields.Datetime(string="Closed", readonly=True, copy=False)
 
@@ -233,6 +241,13 @@ class CrmCallList(models.Model):
                         "negative."
                     )
                 )
+
+    @api.constrains("release_delay_minutes")
+    def _check_release_delay(self):
+        if any(call_list.release_delay_minutes < 0 for call_list in self):
+            raise ValidationError(
+                _("The release time of reserved calls cannot be negative (0: never).")
+            )
 
     @api.constrains("call_hour_from", "call_hour_to")
     def _check_call_hours(self):

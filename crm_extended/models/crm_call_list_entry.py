@@ -1,3 +1,4 @@
+import logging
 from datetime import timedelta
 
 import psycopg2
@@ -10,6 +11,8 @@ from odoo.tools.sql import create_index
 
 from odoo.addons.crm.models.crm_stage import AVAILABLE_PRIORITIES
 from odoo.addons.phone_validation.tools import phone_validation
+
+_logger = logging.getLogger(__name__)
 
 # How many due entries "Next call" considers, in case others take the first ones
 RESERVE_CANDIDATES = 20
@@ -445,6 +448,155 @@ class CrmCallListEntry(models.Model):
         return entry
 
     # ------------------------------------------------------------
+    # BUSINESS: automatic release of reserved entries
+    # ------------------------------------------------------------
+
+    def _release_stale_sql(self, now):
+        """Put back, in one UPDATE, the entries in call whose last sign of life is
+        older than their list's release time: the latest of their reservation and
+        the start of their open call (or, with neither, their last change). They go
+        to the list's common pool, for any of its agents to take with "Next call";
+        a callback (its last outcome) stays a callback.
+
+        The rows are locked with SKIP LOCKED: an entry whose outcome is being logged
+        at the same moment (``action_log_outcome`` locks it first) is left for the
+        next run."""
+        return SQL(
+            """WITH stale AS (
+                   SELECT e.id, COALESCE(o.action = 'callback', FALSE) AS callback
+                     FROM crm_call_list_entry e
+                     JOIN crm_call_list l ON l.id = e.call_list_id
+                LEFT JOIN crm_call_outcome o ON o.id = e.outcome_id
+                    WHERE e.state = 'in_progress'
+                      AND l.release_delay_minutes > 0
+                      AND COALESCE(
+                              GREATEST(
+                                  e.date_reserved,
+                                  (SELECT max(c.date) FROM crm_phonecall c
+                                    WHERE c.call_list_entry_id = e.id
+                                      AND c.state = 'open' AND c.active)),
+                              e.write_date)
+                          < %(now)s - make_interval(mins => l.release_delay_minutes)
+                      FOR NO KEY UPDATE OF e SKIP LOCKED
+               )
+               UPDATE crm_call_list_entry e
+                  SET state = CASE WHEN stale.callback THEN 'callback'
+                                   ELSE 'pending' END,
+                      agent_id = NULL, date_reserved = NULL,
+                      write_uid = %(uid)s, write_date = %(now)s
+                 FROM stale
+                WHERE e.id = stale.id
+            RETURNING e.id""",
+            now=now,
+            uid=self.env.uid,
+        )
+
+    @api.model
+    def _cron_release_reserved(self):
+        """Scheduled: put back the reserved entries left without an outcome longer
+        than their list's release time (an agent who closed the browser keeps no
+        customer). A constant number of queries whatever their number; nothing is
+        posted per entry. Returns the released entries."""
+        self.env.flush_all()
+        try:
+            # The cron's snapshot may predate an outcome logged and committed since:
+            # locking that row fails (serialization failure). The next run does it.
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                rows = self.env.execute_query(
+                    self._release_stale_sql(fields.Datetime.now())
+                )
+        except psycopg2.errors.SerializationFailure:
+            _logger.info(
+                "Call lists: reserved calls changed concurrently, released next run"
+            )
+            rows = []
+        released = self.browse(row[0] for row in rows)
+        if released:
+            self.invalidate_model(
+                ["state", "agent_id", "date_reserved", "write_uid", "write_date"]
+            )
+            _logger.info(
+                "Call lists: %s reserved calls left without an outcome released",
+                len(released),
+            )
+        self.env["ir.cron"]._notify_progress(done=len(released), remaining=0)
+        return released
+
+    def _check_reservation(self):
+        """The entry is the current user's to call, or a UserError says why not.
+
+        Its reservation may have been released (``_cron_release_reserved``) while
+        its agent was still on the phone: if the entry is still in the list's pool,
+        untouched, the agent (an agent of the list) takes it back and goes on; if
+        another agent has it now, or took it since, the agent is told. Nobody logs a
+        call another agent is in."""
+        self.ensure_one()
+        entry_su = self.sudo()
+        user = self.env.user
+        if entry_su.agent_id == user:
+            return
+        customer = entry_su.partner_id.display_name or entry_su.phone
+        if entry_su.state == "in_progress" and entry_su.agent_id:
+            minutes = entry_su.call_list_id.release_delay_minutes
+            if not minutes:
+                raise UserError(
+                    _(
+                        "%(customer)s is in call with %(agent)s now: the call is "
+                        "theirs.",
+                        customer=customer,
+                        agent=entry_su.agent_id.name,
+                    )
+                )
+            raise UserError(
+                _(
+                    "%(customer)s is in call with %(agent)s now: the call is theirs. "
+                    "A reserved call left without an outcome for %(minutes)s minutes "
+                    "goes back to the queue.",
+                    customer=customer,
+                    agent=entry_su.agent_id.name,
+                    minutes=minutes,
+                )
+            )
+        if self.has_access("write"):
+            return
+        not_yours = UserError(
+            _(
+                "The call to %(customer)s is no longer yours: it went back to the "
+                "queue (put back, or left without an outcome longer than the list's "
+                "release time) and another agent has taken it since.",
+                customer=customer,
+            )
+        )
+        if (
+            entry_su.agent_id
+            or entry_su.state not in OPEN_STATES
+            or user not in entry_su.call_list_id.agent_ids
+        ):
+            raise not_yours
+        now = fields.Datetime.now()
+        self.flush_recordset(["state", "agent_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """UPDATE crm_call_list_entry
+                      SET state = 'in_progress', agent_id = %s, date_reserved = %s,
+                          write_uid = %s, write_date = %s
+                    WHERE id = %s AND agent_id IS NULL AND state IN %s
+                RETURNING id""",
+                user.id,
+                now,
+                user.id,
+                now,
+                self.id,
+                OPEN_STATES,
+            )
+        )
+        self.invalidate_recordset(
+            ["state", "agent_id", "date_reserved", "write_uid", "write_date"]
+        )
+        if not rows:
+            raise not_yours
+
+    # ------------------------------------------------------------
     # BUSINESS: logging a call
     # ------------------------------------------------------------
 
@@ -457,8 +609,15 @@ class CrmCallListEntry(models.Model):
         :return: the logged ``crm.phonecall``
         """
         self.ensure_one()
-        outcome = self._resolve_outcome(outcome)
+        # Locked until the outcome is written: the automatic release skips it.
+        self.env.execute_query(
+            SQL(
+                "SELECT id FROM crm_call_list_entry WHERE id = %s FOR NO KEY UPDATE",
+                self.id,
+            )
+        )
         self._check_callable()
+        outcome = self._resolve_outcome(outcome)
         if outcome.requires_note and not (note or "").strip():
             raise UserError(
                 _(
@@ -543,6 +702,7 @@ class CrmCallListEntry(models.Model):
 
     def _check_callable(self):
         for entry in self:
+            entry._check_reservation()
             if entry.call_list_id.state not in ("running", "paused"):
                 raise UserError(
                     _(

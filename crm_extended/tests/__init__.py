@@ -24,3 +24,4 @@ from . import test_bonus_reports
 from . import test_call_list_queries
 from . import test_bonus_update
 from . import test_bonus_estimate
+from . import test_call_list_release
