@@ -49,33 +49,12 @@ class BonusEstimateCase(CrmExtendedCase):
             name="Bea Estimate",
             **company_vals,
         )
-        product = (
+        cls.product = (
             cls.env["product.product"]
             .with_company(cls.company_e)
             .create({"name": "Gadget", "list_price": 100, "taxes_id": False})
         )
-        order = (
-            cls.env["sale.order"]
-            .with_company(cls.company_e)
-            .create(
-                {
-                    "partner_id": cls._customer("Estimate Customer").id,
-                    "user_id": cls.ann.id,
-                    "company_id": cls.company_e.id,
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": product.id,
-                                "product_uom_qty": 6,
-                                "price_unit": 100,
-                                "tax_id": False,
-                            }
-                        )
-                    ],
-                }
-            )
-        )
-        order.action_confirm()
+        cls._confirmed_order(cls.ann, "Estimate Customer", 6)
         cls.plan = cls.env["crm.bonus.plan"].create(
             {
                 "name": "Estimate Plan",
@@ -113,6 +92,33 @@ class BonusEstimateCase(CrmExtendedCase):
         cls.statement = cls.env["crm.bonus.statement"].search(
             [("target_id", "=", target.id)]
         )
+
+    @classmethod
+    def _confirmed_order(cls, user, customer, quantity):
+        """A confirmed order of ``user`` to a new customer: ``quantity`` × 100."""
+        order = (
+            cls.env["sale.order"]
+            .with_company(cls.company_e)
+            .create(
+                {
+                    "partner_id": cls._customer(customer).id,
+                    "user_id": user.id,
+                    "company_id": cls.company_e.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": cls.product.id,
+                                "product_uom_qty": quantity,
+                                "price_unit": 100,
+                                "tax_id": False,
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        order.action_confirm()
+        return order
 
     def _leads(self, user, revenues):
         return (
@@ -268,33 +274,7 @@ class TestBonusEstimateDashboard(BonusEstimateCase):
                 "company_id": cls.company_e.id,
             }
         )
-        product = (
-            cls.env["product.product"]
-            .with_company(cls.company_e)
-            .create({"name": "Widget", "list_price": 100, "taxes_id": False})
-        )
-        order = (
-            cls.env["sale.order"]
-            .with_company(cls.company_e)
-            .create(
-                {
-                    "partner_id": cls._customer("Carl Customer").id,
-                    "user_id": cls.carl.id,
-                    "company_id": cls.company_e.id,
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": product.id,
-                                "product_uom_qty": 3,
-                                "price_unit": 100,
-                                "tax_id": False,
-                            }
-                        )
-                    ],
-                }
-            )
-        )
-        order.action_confirm()
+        cls._confirmed_order(cls.carl, "Carl Customer", 3)
         plan = cls.plan.copy(
             {"name": "Estimate Plan BXC", "currency_id": cls.foreign.id}
         )

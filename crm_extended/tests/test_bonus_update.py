@@ -27,14 +27,7 @@ class TestBonusUpdate(CrmExtendedCase):
         cls.env = cls.env(
             context=dict(cls.env.context, allowed_company_ids=cls.company_u.ids)
         )
-        cls.ann = new_test_user(
-            cls.env,
-            "crmx_bu_ann",
-            groups="sales_team.group_sale_salesman",
-            name="Ann Update",
-            company_id=cls.company_u.id,
-            company_ids=[Command.set(cls.company_u.ids)],
-        )
+        cls.ann = cls._salesperson("crmx_bu_ann", "Ann Update")
         cls.product = (
             cls.env["product.product"]
             .with_company(cls.company_u)
@@ -60,14 +53,7 @@ class TestBonusUpdate(CrmExtendedCase):
         )
         cls.plan.action_approve()
         # New customers: Bob sells to the same customers as Ann
-        cls.bob = new_test_user(
-            cls.env,
-            "crmx_bu_bob",
-            groups="sales_team.group_sale_salesman",
-            name="Bob Update",
-            company_id=cls.company_u.id,
-            company_ids=[Command.set(cls.company_u.ids)],
-        )
+        cls.bob = cls._salesperson("crmx_bu_bob", "Bob Update")
         cls.customer_contact = cls.Partner.create(
             {"name": "Update Contact", "parent_id": cls.customer.id}
         )
@@ -88,6 +74,17 @@ class TestBonusUpdate(CrmExtendedCase):
         cls.plan_new.action_approve()
         cls.Target = cls.env["crm.bonus.target"]
         cls.Statement = cls.env["crm.bonus.statement"]
+
+    @classmethod
+    def _salesperson(cls, login, name):
+        return new_test_user(
+            cls.env,
+            login,
+            groups="sales_team.group_sale_salesman",
+            name=name,
+            company_id=cls.company_u.id,
+            company_ids=[Command.set(cls.company_u.ids)],
+        )
 
     def _target(self, day):
         return self.Target.create(

@@ -21,6 +21,29 @@ def e164(index):
     return f"+32470{index // 100:02d}{index % 100:02d}00"
 
 
+def running_pool(env, name, first_phone):
+    """In ``env`` (a cursor of its own, for the concurrency tests): two partners
+    with the phones ``e164(first_phone)`` and next, on a running call list of the
+    admin, undistributed (the agents' common pool). Returns (list, partners,
+    admin)."""
+    admin = env.ref("base.user_admin")
+    partners = env["res.partner"].create(
+        [{"name": f"{name} {i}", "phone": e164(first_phone + i)} for i in range(2)]
+    )
+    call_list = env["crm.call.list"].create(
+        {
+            "name": name,
+            "filter_domain": repr([("id", "in", partners.ids)]),
+            "agent_ids": [Command.set(admin.ids)],
+            "call_hour_from": 0.0,
+            "call_hour_to": 24.0,
+        }
+    )
+    call_list.action_build()
+    call_list.action_start()
+    return call_list, partners, admin
+
+
 class CallListCase(CrmExtendedCase):
     @classmethod
     def setUpClass(cls):

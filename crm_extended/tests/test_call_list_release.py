@@ -8,7 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from .test_call_list import CallListCase, e164
+from .test_call_list import CallListCase, running_pool
 
 NOW = datetime(2030, 1, 7, 10, 0)
 LOGGER = "odoo.addons.crm_extended.models.crm_call_list_entry"
@@ -237,22 +237,8 @@ class TestCallListRelease(CallListCase):
         end; the release's transaction is never committed."""
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            admin = env.ref("base.user_admin")
+            call_list, partners, admin = running_pool(env, "Stale", 950)
             admin_id = admin.id
-            partners = env["res.partner"].create(
-                [{"name": f"Stale {i}", "phone": e164(950 + i)} for i in range(2)]
-            )
-            call_list = env["crm.call.list"].create(
-                {
-                    "name": "Release concurrency",
-                    "filter_domain": repr([("id", "in", partners.ids)]),
-                    "agent_ids": [Command.set(admin.ids)],
-                    "call_hour_from": 0.0,
-                    "call_hour_to": 24.0,
-                }
-            )
-            call_list.action_build()
-            call_list.action_start()
             Entry = env["crm.call.list.entry"].with_user(admin)
             with freeze_time(NOW):
                 busy, idle = Entry.reserve_next(admin) | Entry.reserve_next(admin)

@@ -2,11 +2,11 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from .test_call_list import CallListCase, e164
+from .test_call_list import CallListCase, e164, running_pool
 
 NOW = datetime(2030, 1, 7, 10, 0)
 
@@ -70,21 +70,7 @@ class TestCallQueue(CallListCase):
         end; each reservation stays uncommitted and holds its row lock."""
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            admin = env.ref("base.user_admin")
-            partners = env["res.partner"].create(
-                [{"name": f"Concurrent {i}", "phone": e164(900 + i)} for i in range(2)]
-            )
-            call_list = env["crm.call.list"].create(
-                {
-                    "name": "Concurrency",
-                    "filter_domain": repr([("id", "in", partners.ids)]),
-                    "agent_ids": [Command.set(admin.ids)],
-                    "call_hour_from": 0.0,
-                    "call_hour_to": 24.0,
-                }
-            )
-            call_list.action_build()
-            call_list.action_start()  # undistributed: the agents' common pool
+            call_list, partners, admin = running_pool(env, "Concurrent", 900)
             list_id, partner_ids, admin_id = call_list.id, partners.ids, admin.id
 
         def cleanup():
