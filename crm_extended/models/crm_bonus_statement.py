@@ -1,5 +1,6 @@
 from datetime import datetime, time, timedelta
 
+import pytz
 from psycopg2 import errors
 
 from odoo import Command, _, api, fields, models
@@ -37,6 +38,17 @@ LINE_COLUMNS = (
     "user_id",
     "company_id",
 )
+
+
+def _utc_midnight(day, tz_name):
+    """The start of ``day`` in the timezone ``tz_name`` (UTC when empty or
+    unknown), as a naive UTC datetime like Odoo stores them."""
+    try:
+        tz = pytz.timezone(tz_name or "UTC")
+    except pytz.UnknownTimeZoneError:
+        tz = pytz.utc
+    start = tz.localize(datetime.combine(day, time.min))
+    return start.astimezone(pytz.utc).replace(tzinfo=None)
 
 
 class CrmBonusStatement(models.Model):
@@ -466,7 +478,12 @@ class CrmBonusStatement(models.Model):
     def _fetch_scope(self, ids):
         """{KPI type: rows} of the statements ``ids``: per statement KPI, what the
         achievement queries need (statement, KPI line, salesperson, company,
-        period, plan KPI, whether it has a product filter). One query."""
+        period, plan KPI, whether it has a product filter, and the period's
+        bounds in UTC for datetime sources). One query.
+
+        Days are the salesperson's (their timezone, UTC without one): an order
+        confirmed at 23:30 UTC on the last day of a month counts in the next
+        month for a salesperson in Brussels, as their calendar shows it."""
         self.env.cr.execute(
             SQL(
                 """
@@ -475,16 +492,24 @@ class CrmBonusStatement(models.Model):
                        EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_product_rel r
                                 WHERE r.kpi_id = k.plan_kpi_id)
                        OR EXISTS (SELECT 1 FROM crm_bonus_plan_kpi_categ_rel r
-                                   WHERE r.kpi_id = k.plan_kpi_id)
+                                   WHERE r.kpi_id = k.plan_kpi_id),
+                       p.tz
                   FROM crm_bonus_statement s
                   JOIN crm_bonus_statement_kpi k ON k.statement_id = s.id
+                  JOIN res_users u ON u.id = s.user_id
+                  JOIN res_partner p ON p.id = u.partner_id
                  WHERE s.id IN %s
                 """,
                 tuple(ids),
             )
         )
         scope = {}
-        for kpi_type, *row in self.env.cr.fetchall():
+        for kpi_type, *row, tz_name in self.env.cr.fetchall():
+            date_from, date_to = row[4], row[5]
+            row += [
+                _utc_midnight(date_from, tz_name),
+                _utc_midnight(date_to + timedelta(days=1), tz_name),
+            ]
             scope.setdefault(kpi_type, []).append(row)
         return scope
 
@@ -501,28 +526,29 @@ class CrmBonusStatement(models.Model):
         if not rows:
             return
         columns = list(zip(*rows, strict=True))
-        date_from, date_to = min(columns[4]), max(columns[5])
         bounds = {
             "users": sorted(set(columns[2])),
             "companies": sorted(set(columns[3])),
-            "date_from": date_from,
-            "date_to": date_to,
-            "dt_from": datetime.combine(date_from, time.min),
-            "dt_to": datetime.combine(date_to + timedelta(days=1), time.min),
+            "date_from": min(columns[4]),
+            "date_to": max(columns[5]),
+            "dt_from": min(columns[8]),
+            "dt_to": max(columns[9]),
         }
         self.env.cr.execute(
             SQL(
                 """
                 WITH scope AS (
-                    SELECT v.*, v.date_from::timestamp AS dt_from,
-                           (v.date_to + 1)::timestamp AS dt_to
+                    -- the period's start in UTC less its start in the
+                    -- salesperson's timezone: a source's day is theirs
+                    SELECT v.*, v.dt_from - v.date_from::timestamp AS utc_offset
                       FROM unnest(%(statements)s::int[], %(kpis)s::int[],
                                   %(users)s::int[], %(companies)s::int[],
                                   %(froms)s::date[], %(tos)s::date[],
-                                  %(plan_kpis)s::int[], %(filtered)s::bool[])
+                                  %(plan_kpis)s::int[], %(filtered)s::bool[],
+                                  %(dt_froms)s::timestamp[], %(dt_tos)s::timestamp[])
                            AS v(statement_id, statement_kpi_id, user_id,
                                 company_id, date_from, date_to, plan_kpi_id,
-                                filtered)
+                                filtered, dt_from, dt_to)
                 ),
                 found AS (%(query)s)
                 INSERT INTO %(table)s (%(columns)s, kpi_type)
@@ -536,6 +562,8 @@ class CrmBonusStatement(models.Model):
                 tos=list(columns[5]),
                 plan_kpis=list(columns[6]),
                 filtered=list(columns[7]),
+                dt_froms=list(columns[8]),
+                dt_tos=list(columns[9]),
                 kpi_type=kpi_type,
                 query=getattr(self, f"_sql_{kpi_type}")(bounds),
                 table=SQL.identifier(table),
@@ -572,6 +600,14 @@ class CrmBonusStatement(models.Model):
             )
         return condition
 
+    def _sql_local_day(self, alias, column):
+        """The salesperson's day of the datetime ``alias.column`` (see
+        ``_fetch_scope``), within the period of the scope row ``sc``."""
+        return SQL(
+            "LEAST(GREATEST((%s - sc.utc_offset)::date, sc.date_from), sc.date_to)",
+            SQL.identifier(alias, column),
+        )
+
     def _sql_product_filter(self, product_alias="pp", template_alias="pt"):
         """The KPI has no product filter, or the product is one of its products or
         in one of its categories (or below)."""
@@ -597,7 +633,8 @@ class CrmBonusStatement(models.Model):
         company's currency, one line per order."""
         return SQL(
             """
-            SELECT sc.statement_id, sc.statement_kpi_id, so.date_order::date AS date,
+            SELECT sc.statement_id, sc.statement_kpi_id,
+                   %(order_day)s AS date,
                    sum(sol.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1))
                        AS amount,
                    so.id AS order_id, NULL::int AS invoice_id, NULL::int AS partial_id,
@@ -616,9 +653,10 @@ class CrmBonusStatement(models.Model):
               LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
              WHERE %(filter)s
              GROUP BY sc.statement_id, sc.statement_kpi_id, sc.user_id, sc.company_id,
-                      so.id
+                      sc.utc_offset, sc.date_from, sc.date_to, so.id
             """,
             orders=self._sql_in_bounds(bounds, "so", "date_order"),
+            order_day=self._sql_local_day("so", "date_order"),
             filter=self._sql_product_filter(),
         )
 
@@ -643,7 +681,8 @@ class CrmBonusStatement(models.Model):
             )
         return SQL(
             """
-            SELECT sc.statement_id, sc.statement_kpi_id, so.date_order::date AS date,
+            SELECT sc.statement_id, sc.statement_kpi_id,
+                   %(order_day)s AS date,
                    sum(%(margin)s) AS amount,
                    so.id AS order_id, NULL::int AS invoice_id, NULL::int AS partial_id,
                    NULL::int AS payment_move_id, NULL::int AS event_id,
@@ -663,10 +702,11 @@ class CrmBonusStatement(models.Model):
               LEFT JOIN uom_uom pu ON pu.id = pt.uom_id
              WHERE %(filter)s
              GROUP BY sc.statement_id, sc.statement_kpi_id, sc.user_id, sc.company_id,
-                      so.id
+                      sc.utc_offset, sc.date_from, sc.date_to, so.id
             """,
             margin=margin,
             orders=self._sql_in_bounds(bounds, "so", "date_order"),
+            order_day=self._sql_local_day("so", "date_order"),
             filter=self._sql_product_filter(),
         )
 
@@ -782,7 +822,8 @@ class CrmBonusStatement(models.Model):
                    AND rp.commercial_partner_id IN (SELECT partner_id FROM candidates)
                  ORDER BY rp.commercial_partner_id, so.company_id, so.date_order, so.id
             )
-            SELECT sc.statement_id, sc.statement_kpi_id, f.date_order::date AS date,
+            SELECT sc.statement_id, sc.statement_kpi_id,
+                   %(first_day)s AS date,
                    1 AS amount, f.order_id, NULL::int AS invoice_id,
                    NULL::int AS partial_id, NULL::int AS payment_move_id,
                    NULL::int AS event_id, NULL::int AS phonecall_id, f.partner_id,
@@ -793,13 +834,15 @@ class CrmBonusStatement(models.Model):
                AND f.date_order >= sc.dt_from AND f.date_order < sc.dt_to
             """,
             orders=self._sql_in_bounds(bounds, "so", "date_order"),
+            first_day=self._sql_local_day("f", "date_order"),
         )
 
     def _sql_visits_done(self, bounds):
         """Visits done whose start falls in the period, one line each."""
         return SQL(
             """
-            SELECT sc.statement_id, sc.statement_kpi_id, e.start::date AS date,
+            SELECT sc.statement_id, sc.statement_kpi_id,
+                   %(event_day)s AS date,
                    1 AS amount, NULL::int AS order_id, NULL::int AS invoice_id,
                    NULL::int AS partial_id, NULL::int AS payment_move_id,
                    e.id AS event_id, NULL::int AS phonecall_id,
@@ -812,6 +855,7 @@ class CrmBonusStatement(models.Model):
                AND %(events)s
             """,
             events=self._sql_in_bounds(bounds, "e", "start", company=None),
+            event_day=self._sql_local_day("e", "start"),
         )
 
     def _sql_calls_done(self, bounds):
@@ -820,7 +864,8 @@ class CrmBonusStatement(models.Model):
         done counts once, with the calendar call."""
         return SQL(
             """
-            SELECT sc.statement_id, sc.statement_kpi_id, e.start::date AS date,
+            SELECT sc.statement_id, sc.statement_kpi_id,
+                   %(event_day)s AS date,
                    1 AS amount, NULL::int AS order_id, NULL::int AS invoice_id,
                    NULL::int AS partial_id, NULL::int AS payment_move_id,
                    e.id AS event_id, e.phonecall_id,
@@ -832,7 +877,8 @@ class CrmBonusStatement(models.Model):
                AND e.start >= sc.dt_from AND e.start < sc.dt_to
                AND %(events)s
              UNION ALL
-            SELECT sc.statement_id, sc.statement_kpi_id, pc.date::date,
+            SELECT sc.statement_id, sc.statement_kpi_id,
+                   %(call_day)s,
                    1, NULL, NULL, NULL, NULL, NULL, pc.id, pc.partner_id, sc.user_id,
                    sc.company_id
               FROM scope sc
@@ -849,6 +895,8 @@ class CrmBonusStatement(models.Model):
             """,
             events=self._sql_in_bounds(bounds, "e", "start", company=None),
             calls=self._sql_in_bounds(bounds, "pc", "date", company=None),
+            event_day=self._sql_local_day("e", "start"),
+            call_day=self._sql_local_day("pc", "date"),
         )
 
     # ------------------------------------------------------------------
@@ -1121,7 +1169,9 @@ class CrmBonusStatement(models.Model):
     @api.model
     def _mark_dirty(self, rows):
         """Mark the statements of ``rows`` (salesperson id, company id or None for
-        any company, date) to compute again, in one UPDATE."""
+        any company, date) to compute again, in one UPDATE. A day next to a
+        period marks it too: a datetime's UTC day may be the salesperson's next or
+        previous one (computing a statement once more changes nothing)."""
         rows = {(user, company or None, day) for user, company, day in rows if user}
         rows = [row for row in rows if row[2]]
         if not rows:
@@ -1138,7 +1188,7 @@ class CrmBonusStatement(models.Model):
                               %(days)s::date[]) AS v(user_id, company_id, day)
                  WHERE s.user_id = v.user_id
                    AND (v.company_id IS NULL OR s.company_id = v.company_id)
-                   AND v.day BETWEEN s.date_from AND s.date_to
+                   AND v.day BETWEEN s.date_from - 1 AND s.date_to + 1
                    AND s.state IN %(states)s AND s.to_recompute IS NOT TRUE
                 """,
                 users=list(users),

@@ -305,12 +305,12 @@ class TestBonusStatement(CrmExtendedCase):
         plan.action_approve()
         return plan
 
-    def _statement(self, user, targets, plan=None, amount=1000):
+    def _statement(self, user, targets, plan=None, amount=1000, day=None):
         target = self.Target.create(
             {
                 "plan_id": (plan or self.plan).id,
                 "user_id": user.id,
-                "date_from": date(2025, 2, 1),
+                "date_from": day or date(2025, 2, 1),
                 "amount_on_target": amount,
                 "line_ids": [
                     Command.create({"kpi_type": kpi_type, "target": value})
@@ -420,6 +420,66 @@ class TestBonusStatement(CrmExtendedCase):
         self.assertEqual(achieved["invoiced_revenue"], 50)
         self.assertEqual(achieved["new_customers"], 1)
         self.assertEqual(achieved["visits_done"], 0)
+
+    def test_salesperson_days(self):
+        """Periods are the salesperson's days: for Bob in Tokyo (UTC+9), an order
+        confirmed on 28 February at 20:00 UTC is March's, a visit on 31 January at
+        16:00 UTC is February's, and their source lines carry Tokyo's dates."""
+        self.bob.tz = "Asia/Tokyo"
+        order = (
+            self.env["sale.order"]
+            .with_company(self.company_s)
+            .create(
+                {
+                    "partner_id": self.bob_customer.id,
+                    "user_id": self.bob.id,
+                    "company_id": self.company_s.id,
+                    "order_line": [
+                        Command.create(
+                            {"product_id": self.part.id, "product_uom_qty": 4}
+                        )
+                    ],
+                }
+            )
+        )
+        with freeze_time("2025-02-28 20:00"):
+            order.action_confirm()
+        visit = self.env["calendar.event"].create(
+            {
+                "name": "Tokyo visit",
+                "start": datetime(2025, 1, 31, 16),
+                "stop": datetime(2025, 1, 31, 17),
+                "user_id": self.bob.id,
+                "sfa_kind": "visit",
+                "sfa_partner_id": self.bob_customer.id,
+            }
+        )
+        visit.action_sfa_done("Went well")
+        plan = self._plan({"confirmed_sales": 50, "visits_done": 50})
+        targets = {"confirmed_sales": 100, "visits_done": 1}
+        feb = self._statement(self.bob, targets, plan=plan)
+        march = self._statement(self.bob, targets, plan=plan, day=date(2025, 3, 1))
+        (feb | march).action_compute()
+        # February: the order of 14 February and the visit, not the late order
+        self.assertEqual(
+            self._achieved(feb),
+            {"confirmed_sales": self.order_bob.amount_untaxed, "visits_done": 1},
+        )
+        self.assertEqual(
+            self._achieved(march),
+            {"confirmed_sales": order.amount_untaxed, "visits_done": 0},
+        )
+        self.assertEqual(
+            march.line_ids.filtered("order_id").mapped("date"), [date(2025, 3, 1)]
+        )
+        self.assertEqual(
+            feb.line_ids.filtered("event_id").mapped("date"), [date(2025, 2, 1)]
+        )
+        # Cancelling the late order marks the March statement, whose UTC day it
+        # is not
+        (feb | march).write({"to_recompute": False})
+        order._action_cancel()
+        self.assertTrue(march.to_recompute)
 
     def test_recompute_is_idempotent(self):
         statement = self._statement(self.ann, {"confirmed_sales": 400})
