@@ -35,7 +35,11 @@ class CrmCallStatsReport(models.Model):
     )
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    date = fields.Date(string="Day", readonly=True, help="Day of the calls (UTC).")
+    date = fields.Date(
+        string="Day",
+        readonly=True,
+        help="Day of the calls in the agent's timezone (UTC without one).",
+    )
 
     # Counts and sums
     call_count = fields.Integer(string="Calls", readonly=True)
@@ -124,15 +128,39 @@ class CrmCallStatsReport(models.Model):
         "crm.call.list": ["company_id"],
         "sale.order": ["state", "amount_untaxed", "currency_rate", "date_order"],
         "res.company": ["currency_id"],
+        "res.users": ["partner_id"],
+        "res.partner": ["tz"],
     }
 
     @property
     def _table_query(self):
         return SQL(
-            "%s %s %s",
+            "%s %s %s %s",
+            self._with(),
             self._select(),
             self._from(),
             self._group_by(),
+        )
+
+    def _with(self):
+        """The agents' timezones, those PostgreSQL knows (an unknown name would
+        fail the whole report): a call's day is the agent's."""
+        return SQL(
+            """
+            WITH agent_tz AS (
+                SELECT u.id AS user_id, n.name AS tz
+                  FROM res_users u
+                  JOIN res_partner p ON p.id = u.partner_id
+                  JOIN pg_timezone_names n ON n.name = p.tz
+            )
+            """
+        )
+
+    def _local_day(self, column):
+        """The agent's day of the UTC datetime ``column``, the agent's timezone
+        joined as ``z`` (from ``agent_tz``)."""
+        return SQL(
+            "(%s AT TIME ZONE 'UTC' AT TIME ZONE COALESCE(z.tz, 'UTC'))::date", column
         )
 
     def _select(self):
@@ -171,7 +199,7 @@ class CrmCallStatsReport(models.Model):
         return SQL(
             """
             SELECT c.call_list_id, c.user_id AS agent_id, e.sales_region_id,
-                   c.date::date AS date,
+                   %(day)s AS date,
                    1 AS call_count,
                    COALESCE(o.is_reached, FALSE)::int AS reached_count,
                    (row_number() OVER (PARTITION BY c.call_list_entry_id
@@ -187,8 +215,10 @@ class CrmCallStatsReport(models.Model):
               FROM crm_phonecall c
               JOIN crm_call_list_entry e ON e.id = c.call_list_entry_id
          LEFT JOIN crm_call_outcome o ON o.id = c.call_outcome_id
+         LEFT JOIN agent_tz z ON z.user_id = c.user_id
              WHERE c.state = 'done' AND c.active AND c.date IS NOT NULL
-            """
+            """,
+            day=self._local_day(SQL("c.date")),
         )
 
     def _orders_query(self):
@@ -199,8 +229,7 @@ class CrmCallStatsReport(models.Model):
             SELECT e.call_list_id,
                    COALESCE(t.user_id, e.agent_id, so.user_id) AS agent_id,
                    e.sales_region_id,
-                   COALESCE(t.date, so.date_order, e.date_last_attempt,
-                            e.write_date)::date AS date,
+                   %(day)s AS date,
                    0, 0, 0, 0,
                    1 AS order_count,
                    (so.state = 'sale')::int AS order_confirmed_count,
@@ -220,8 +249,15 @@ class CrmCallStatsReport(models.Model):
                  WHERE o.action = 'order_taken' AND c.state = 'done' AND c.active
               ORDER BY c.call_list_entry_id, c.date, c.id
                    ) t ON t.call_list_entry_id = e.id
+         LEFT JOIN agent_tz z
+                ON z.user_id = COALESCE(t.user_id, e.agent_id, so.user_id)
              WHERE so.id IS NOT NULL OR t.call_list_entry_id IS NOT NULL
-            """
+            """,
+            day=self._local_day(
+                SQL(
+                    "COALESCE(t.date, so.date_order, e.date_last_attempt, e.write_date)"
+                )
+            ),
         )
 
     def _from(self):

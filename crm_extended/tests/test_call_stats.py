@@ -389,3 +389,23 @@ class TestCallStats(CallListCase):
         bob = ("Bob Agent", 3, 1, 1 / 3, 2, 1, 3, 1, 0, 1, 0, 6, 2)
         self.assertRow(rows[2], bob)
         self.assertRow(rows[3], ("Total", *bob[1:]))
+
+    def test_days_are_the_agents(self):
+        """A call's day is the agent's: for Bob in Auckland (UTC+13 in January),
+        his calls at 11:00 and 12:00 UTC and his quotation at 12:30 UTC fall on
+        the next day; Ann, without a timezone, keeps UTC days."""
+        self.bob.tz = "Pacific/Auckland"
+        self.env.flush_all()
+        stats = self._stats(["agent_id", "date:day"])
+        self.assertEqual(
+            {
+                (agent.id, day): figures["call_count"]
+                for (agent, day), figures in stats.items()
+            },
+            {
+                (self.ann.id, date(2030, 1, 7)): 3,
+                (self.bob.id, date(2030, 1, 8)): 1,
+                (self.bob.id, date(2030, 1, 9)): 2,
+            },
+        )
+        self.assertEqual(stats[self.bob, date(2030, 1, 9)]["order_count"], 1)
