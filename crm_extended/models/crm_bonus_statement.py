@@ -631,33 +631,9 @@ class CrmBonusStatement(models.Model):
     def _sql_confirmed_sales(self, bounds):
         """Untaxed amount of the confirmed orders of the period (order date), in the
         company's currency, one line per order."""
-        return SQL(
-            """
-            SELECT sc.statement_id, sc.statement_kpi_id,
-                   %(order_day)s AS date,
-                   sum(sol.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1))
-                       AS amount,
-                   so.id AS order_id, NULL::int AS invoice_id, NULL::int AS partial_id,
-                   NULL::int AS payment_move_id, NULL::int AS event_id,
-                   NULL::int AS phonecall_id, so.partner_id, sc.user_id,
-                   sc.company_id
-              FROM scope sc
-              JOIN sale_order so
-                ON so.user_id = sc.user_id AND so.company_id = sc.company_id
-               AND so.state = 'sale'
-               AND so.date_order >= sc.dt_from AND so.date_order < sc.dt_to
-               AND %(orders)s
-              JOIN sale_order_line sol
-                ON sol.order_id = so.id AND sol.display_type IS NULL
-              LEFT JOIN product_product pp ON pp.id = sol.product_id
-              LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
-             WHERE %(filter)s
-             GROUP BY sc.statement_id, sc.statement_kpi_id, sc.user_id, sc.company_id,
-                      sc.utc_offset, sc.date_from, sc.date_to, so.id
-            """,
-            orders=self._sql_in_bounds(bounds, "so", "date_order"),
-            order_day=self._sql_local_day("so", "date_order"),
-            filter=self._sql_product_filter(),
+        return self._sql_order_lines(
+            bounds,
+            SQL("sol.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1)"),
         )
 
     def _sql_margin(self, bounds):
@@ -679,11 +655,17 @@ class CrmBonusStatement(models.Model):
                   * COALESCE(pu.factor, 1)
                 """
             )
+        return self._sql_order_lines(bounds, margin)
+
+    def _sql_order_lines(self, bounds, amount):
+        """The sum of ``amount`` (an expression of the order ``so``, its line
+        ``sol``, the line's product ``pp``/``pt`` and units ``lu``/``pu``) over the
+        lines of the confirmed orders of the period, one line per order."""
         return SQL(
             """
             SELECT sc.statement_id, sc.statement_kpi_id,
                    %(order_day)s AS date,
-                   sum(%(margin)s) AS amount,
+                   sum(%(amount)s) AS amount,
                    so.id AS order_id, NULL::int AS invoice_id, NULL::int AS partial_id,
                    NULL::int AS payment_move_id, NULL::int AS event_id,
                    NULL::int AS phonecall_id, so.partner_id, sc.user_id,
@@ -704,7 +686,7 @@ class CrmBonusStatement(models.Model):
              GROUP BY sc.statement_id, sc.statement_kpi_id, sc.user_id, sc.company_id,
                       sc.utc_offset, sc.date_from, sc.date_to, so.id
             """,
-            margin=margin,
+            amount=amount,
             orders=self._sql_in_bounds(bounds, "so", "date_order"),
             order_day=self._sql_local_day("so", "date_order"),
             filter=self._sql_product_filter(),
