@@ -114,9 +114,18 @@ pg_stop() {
     as_pg_owner "$(pg_bindir)/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
 }
 
-# The addons path: this repository (crm_extended) and Odoo's own addons. OCA add-ons
-# installed as wheels live in the virtualenv's odoo/addons, which Odoo finds by itself.
-addons_path() { echo "$ROOT,$ODOO_SRC/odoo/addons"; }
+# The addons path: this repository (crm_extended) and Odoo's own addons. A git checkout of
+# the official repository keeps its add-ons (crm, sale, ...) in $ODOO_SRC/addons and only
+# base in $ODOO_SRC/odoo/addons; the nightly and packaged trees have them all under
+# odoo/addons. Both are listed when the first holds add-ons. OCA add-ons installed as
+# wheels live in the virtualenv's odoo/addons, which Odoo finds by itself.
+addons_path() {
+    local path=$ROOT
+    if compgen -G "$ODOO_SRC/addons/*/__manifest__.py" >/dev/null; then
+        path+=",$ODOO_SRC/addons"
+    fi
+    echo "$path,$ODOO_SRC/odoo/addons"
+}
 
 write_odoo_conf() {
     mkdir -p "$STATE/data"
