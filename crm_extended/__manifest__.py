@@ -37,6 +37,7 @@
         "security/crm_bonus_plan_security.xml",
         "security/crm_bonus_target_security.xml",
         "security/crm_bonus_statement_security.xml",
+        "security/crm_call_outcome_security.xml",
         "data/calendar_event_cron.xml",
         "data/crm_visit_schedule_cron.xml",
         "data/res_partner_cron.xml",

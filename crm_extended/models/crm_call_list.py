@@ -295,6 +295,9 @@ class CrmCallList(models.Model):
     # ------------------------------------------------------------
 
     def action_build(self):
+        # Sales managers build lists (the write access is theirs): checked before
+        # the entries are replaced in SQL.
+        self.check_access("write")
         for call_list in self:
             if call_list.state != "draft":
                 raise UserError(
@@ -307,6 +310,9 @@ class CrmCallList(models.Model):
         return True
 
     def action_distribute(self):
+        # Sales managers distribute (the write access is theirs): checked before
+        # the entries are handed out in SQL.
+        self.check_access("write")
         for call_list in self:
             if call_list.state == "done":
                 raise UserError(
@@ -320,6 +326,7 @@ class CrmCallList(models.Model):
         return True
 
     def action_start(self):
+        self.check_access("write")
         for call_list in self:
             if call_list.state not in ("draft", "paused"):
                 raise UserError(
@@ -343,12 +350,14 @@ class CrmCallList(models.Model):
         return True
 
     def action_pause(self):
+        self.check_access("write")
         if any(call_list.state != "running" for call_list in self):
             raise UserError(_("Only a running call list can be paused."))
         self.write({"state": "paused"})
         return True
 
     def action_done(self):
+        self.check_access("write")
         if any(call_list.state == "done" for call_list in self):
             raise UserError(_("The call list is already closed."))
         self.write({"state": "done", "date_done": fields.Datetime.now()})
@@ -356,6 +365,7 @@ class CrmCallList(models.Model):
 
     def action_open_entries(self):
         self.ensure_one()
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_extended.crm_call_list_entry_action"
         )

@@ -1,4 +1,5 @@
 import logging
+import re
 from datetime import timedelta
 
 import psycopg2
@@ -19,14 +20,55 @@ RESERVE_CANDIDATES = 20
 
 OPEN_STATES = ("pending", "callback")
 HISTORY_LIMIT = 5
+# The URLs a dialer may open: a number for the softphone, nothing else (no http:,
+# javascript:, ...). The same rule as static/src/js/dial_action.js.
+DIAL_URL_RE = re.compile(r"(?:tel|sip|callto):\S+", re.IGNORECASE)
+# Who may change an entry directly; agents change theirs through the actions.
+ENTRY_MANAGER_GROUP = "sales_team.group_sale_manager"
 
 
 class CrmCallListEntry(models.Model):
     _name = "crm.call.list.entry"
+    _inherit = ["crm.protected.fields.mixin"]
     _description = "Call List Entry"
     _order = "priority desc, attempt_count, date_next_attempt, id"
     _rec_name = "partner_id"
     _check_company_auto = True
+    # Agents write the note of their entries; everything else changes through the
+    # actions (Next call, Call, Log outcome, Take order, Put back), which check the
+    # caller first: the customer, the order, the state and the counters feed the
+    # queue, the statistics and the bonuses. Sales managers change them directly.
+    _protected_fields = dict.fromkeys(
+        (
+            "call_list_id",
+            "company_id",
+            "call_list_state",
+            "partner_id",
+            "lead_id",
+            "phone",
+            "phone_url",
+            "sales_region_id",
+            "agent_id",
+            "state",
+            "priority",
+            "attempt_count",
+            "date_next_attempt",
+            "date_last_attempt",
+            "date_reserved",
+            "outcome_id",
+            "phonecall_ids",
+            "phonecall_count",
+            "order_id",
+            "order_state",
+            "partner_phonecall_ids",
+            "partner_opportunity_ids",
+            "currency_id",
+            "has_overdue_invoices",
+            "overdue_amount",
+            "is_editable",
+        ),
+        ENTRY_MANAGER_GROUP,
+    )
 
     call_list_id = fields.Many2one(
         "crm.call.list",
@@ -42,23 +84,34 @@ class CrmCallListEntry(models.Model):
         related="call_list_id.state", string="List State"
     )
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", index=True, ondelete="cascade"
+        "res.partner",
+        string="Customer",
+        index=True,
+        ondelete="cascade",
+        check_company=True,
     )
     lead_id = fields.Many2one(
         "crm.lead",
         string="Opportunity",
         index="btree_not_null",
         ondelete="set null",
+        check_company=True,
     )
     phone = fields.Char(help="The number to dial, in E.164.")
     phone_url = fields.Char(
         string="Dial", compute="_compute_phone_url", help="Click-to-dial link."
     )
     sales_region_id = fields.Many2one(
-        "crm.sales.region", string="Region", index="btree_not_null"
+        "crm.sales.region",
+        string="Region",
+        index="btree_not_null",
+        check_company=True,
     )
     agent_id = fields.Many2one(
-        "res.users", index=True, domain="[('share', '=', False)]"
+        "res.users",
+        index=True,
+        domain="[('share', '=', False)]",
+        check_company=True,
     )
     state = fields.Selection(
         [
@@ -81,7 +134,11 @@ class CrmCallListEntry(models.Model):
     date_last_attempt = fields.Datetime(string="Last Attempt", readonly=True)
     date_reserved = fields.Datetime(string="Reserved On", readonly=True)
     outcome_id = fields.Many2one(
-        "crm.call.outcome", string="Last Outcome", ondelete="restrict", readonly=True
+        "crm.call.outcome",
+        string="Last Outcome",
+        ondelete="restrict",
+        readonly=True,
+        check_company=True,
     )
     note = fields.Text(help="The note of the last call.")
     phonecall_ids = fields.One2many(
@@ -91,7 +148,7 @@ class CrmCallListEntry(models.Model):
         compute="_compute_phonecall_count", string="Call Count"
     )
     order_id = fields.Many2one(
-        "sale.order", index="btree_not_null", ondelete="set null"
+        "sale.order", index="btree_not_null", ondelete="set null", check_company=True
     )
     # The agent's screen
     order_state = fields.Selection(related="order_id.state", string="Order Status")
@@ -115,6 +172,11 @@ class CrmCallListEntry(models.Model):
     overdue_amount = fields.Monetary(
         compute="_compute_overdue_invoices",
         currency_field="currency_id",
+    )
+    is_editable = fields.Boolean(
+        compute="_compute_is_editable",
+        help="The current user may change the entry directly (sales managers); "
+        "agents change theirs through the actions of the screen.",
     )
 
     _sql_constraints = [
@@ -224,6 +286,12 @@ class CrmCallListEntry(models.Model):
             entry.has_overdue_invoices = amount > 0
             entry.overdue_amount = amount
 
+    @api.depends_context("uid")
+    def _compute_is_editable(self):
+        editable = self.env.su or self.env.user.has_group(ENTRY_MANAGER_GROUP)
+        for entry in self:
+            entry.is_editable = editable
+
     # ------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------
@@ -308,12 +376,17 @@ class CrmCallListEntry(models.Model):
         """Open the call record (its start time); logging the outcome closes it and
         stores the duration."""
         self.ensure_one()
+        self._check_telesales_access()
+        self._lock()
         self._check_callable()
         call = self._open_phonecall()
         if not call:
-            call = self.env["crm.phonecall"].create(self._phonecall_values())
+            # The agent's call: its user is set by the action, never by the caller.
+            call_su = self.env["crm.phonecall"].sudo().create(self._phonecall_values())
+            call = call_su.sudo(False)
         if self.state != "in_progress":
-            self.state = "in_progress"
+            entry_su = self.sudo()
+            entry_su.state = "in_progress"
         return call
 
     def action_dial(self):
@@ -323,11 +396,37 @@ class CrmCallListEntry(models.Model):
         return self._dial_client_action(self._dial_action())
 
     def action_release(self):
-        """Give reserved entries back to the queue, untouched."""
-        self.filtered(lambda e: e.state == "in_progress").write(
-            {"state": "pending", "date_reserved": False}
-        )
+        """Give reserved entries back to the queue, untouched: the entry's agent
+        (the record rule of agents) or a sales manager."""
+        self.check_access("write")
+        self._lock()
+        reserved_su = self.sudo().filtered(lambda e: e.state == "in_progress")
+        reserved_su.write({"state": "pending", "date_reserved": False})
         return True
+
+    # ------------------------------------------------------------
+    # BUSINESS: access and locking
+    # ------------------------------------------------------------
+
+    def _check_telesales_access(self):
+        """Telesales agents and sales managers work call lists, nobody else: the
+        right to write entries is theirs only. Which entries an agent may work is
+        checked by ``_check_reservation``."""
+        self.browse().check_access("write")
+
+    def _lock(self):
+        """Lock the entries until the end of the transaction: one action at a time
+        on an entry. A concurrent request waits, then (its snapshot being older
+        than the change) fails with a serialization error and is retried, seeing
+        the entry as the first one left it. The automatic release skips them."""
+        if self:
+            self.env.execute_query(
+                SQL(
+                    """SELECT id FROM crm_call_list_entry
+                        WHERE id IN %s FOR NO KEY UPDATE""",
+                    tuple(self.ids),
+                )
+            )
 
     # ------------------------------------------------------------
     # BUSINESS: the agent's queue
@@ -408,10 +507,9 @@ class CrmCallListEntry(models.Model):
         agents clicking at the same moment never get the same entry: each skips the
         rows the others are reserving.
         """
+        self._check_telesales_access()
         agent = self.env["res.users"].browse(int(agent))
-        if agent != self.env.user and not self.env.user.has_group(
-            "sales_team.group_sale_manager"
-        ):
+        if agent != self.env.user and not self.env.user.has_group(ENTRY_MANAGER_GROUP):
             raise AccessError(_("You can only take calls from your own queue."))
         now = fields.Datetime.now()
         hour = self._local_hour(agent, now)
@@ -619,21 +717,25 @@ class CrmCallListEntry(models.Model):
     def action_log_outcome(self, outcome, note=None, callback_at=None):
         """Log the call of this entry with its outcome and do what the outcome says.
 
+        One call, one outcome: once logged, the entry is no longer in call, nor due
+        (``_check_not_logged``); a second click, or a request sent at the same
+        moment (it waits for the lock, then is retried), is refused and writes
+        nothing.
+
         :param outcome: a ``crm.call.outcome`` record, id or code
         :param note: what was said; required by some outcomes
         :param callback_at: when to call back (outcomes that call back), in the future
         :return: the logged ``crm.phonecall``
         """
         self.ensure_one()
+        self._check_telesales_access()
+        note, callback_at = self._parse_outcome_inputs(note, callback_at)
         # Locked until the outcome is written: the automatic release skips it.
-        self.env.execute_query(
-            SQL(
-                "SELECT id FROM crm_call_list_entry WHERE id = %s FOR NO KEY UPDATE",
-                self.id,
-            )
-        )
+        self._lock()
         self._check_callable()
         outcome = self._resolve_outcome(outcome)
+        now = fields.Datetime.now()
+        self._check_not_logged(now)
         if outcome.requires_note and not (note or "").strip():
             raise UserError(
                 _(
@@ -641,9 +743,7 @@ class CrmCallListEntry(models.Model):
                     outcome=outcome.name,
                 )
             )
-        now = fields.Datetime.now()
         if outcome.action == "callback":
-            callback_at = callback_at and fields.Datetime.to_datetime(callback_at)
             if not callback_at:
                 raise UserError(
                     _(
@@ -689,16 +789,40 @@ class CrmCallListEntry(models.Model):
         if outcome.action == "interested":
             vals["lead_id"] = self._update_opportunity(note).id
         call = self._log_phonecall(outcome, note, vals.get("lead_id"))
-        self.write(vals)
+        entry_su = self.sudo()
+        entry_su.write(vals)
         if outcome.action == "do_not_call" and self.partner_id:
             # Marked as do-not-call: skips its open entries of every list too.
             partner_su = self.partner_id.sudo()
             partner_su.call_do_not_call = True
         return call
 
+    @api.model
+    def _parse_outcome_inputs(self, note, callback_at):
+        """The note and the time to call back as given over RPC, checked: a text,
+        a date and time (or nothing)."""
+        if note and not isinstance(note, str):
+            raise UserError(_("The note of the call must be a text."))
+        if not callback_at:
+            return note, False
+        try:
+            callback_at = fields.Datetime.to_datetime(callback_at)
+        except (TypeError, ValueError):
+            raise UserError(
+                _(
+                    "The time to call back, %(time)s, is not a date and time.",
+                    time=str(callback_at),
+                )
+            ) from None
+        return note, callback_at
+
     def _resolve_outcome(self, outcome):
+        """The outcome given as a record, an id or a code: one outcome, shared or
+        of the entry's company."""
         Outcome = self.env["crm.call.outcome"]
-        if isinstance(outcome, str):
+        if not outcome:
+            found = Outcome
+        elif isinstance(outcome, str):
             found = Outcome.search(
                 [
                     ("code", "=", outcome),
@@ -707,14 +831,60 @@ class CrmCallListEntry(models.Model):
                 order="company_id",
                 limit=1,
             )
-        elif isinstance(outcome, int):
+        elif isinstance(outcome, int) and not isinstance(outcome, bool):
             found = Outcome.browse(outcome).exists()
-        else:
+        elif isinstance(outcome, models.BaseModel) and outcome._name == Outcome._name:
             found = outcome
+        else:
+            raise UserError(
+                _(
+                    "Choose one outcome for the call: %(value)s is not an outcome.",
+                    value=repr(outcome),
+                )
+            )
         if not found:
             raise UserError(_("Choose the outcome of the call."))
-        found.ensure_one()
+        if len(found) > 1:
+            raise UserError(_("Choose one outcome for the call, not several."))
+        # Read as superuser: an outcome of a company the user is not in is refused
+        # with its name, not with an access error.
+        found_su = found.sudo()
+        if found_su.company_id and found_su.company_id != self.company_id:
+            raise UserError(
+                _(
+                    "The outcome %(outcome)s belongs to %(company)s: choose an "
+                    "outcome of %(entry_company)s.",
+                    outcome=found_su.name,
+                    company=found_su.company_id.name,
+                    entry_company=self.company_id.name,
+                )
+            )
         return found
+
+    def _check_not_logged(self, now):
+        """One call, one outcome. An entry in call gets its outcome; one that is
+        not (an entry of the queue logged without pressing Call first) only when
+        it is due, as "Next call" would give it. The outcome just logged makes it
+        not due: callback time or retry delay to come, or an attempt not older
+        than the next one (a retry delay of 0). The entry is then called again
+        with Call (or Next call) first."""
+        self.ensure_one()
+        if self.state == "in_progress":
+            return
+        next_attempt = self.date_next_attempt
+        last_attempt = self.date_last_attempt
+        if not next_attempt or (
+            next_attempt <= now and not (last_attempt and last_attempt >= next_attempt)
+        ):
+            return
+        raise UserError(
+            _(
+                "The outcome of the call to %(customer)s is logged already "
+                "(%(outcome)s): press Call to call again.",
+                customer=self.partner_id.display_name or self.phone,
+                outcome=self.outcome_id.name or "-",
+            )
+        )
 
     def _check_callable(self):
         for entry in self:
@@ -772,7 +942,8 @@ class CrmCallListEntry(models.Model):
 
     def _log_phonecall(self, outcome, note, lead_id):
         """Close the call opened by action_start_call (its duration is the time since
-        it started) or log one without a duration."""
+        it started) or log one without a duration. Its user, outcome and state are
+        the action's to set (the caller is checked): written as superuser."""
         call = self._open_phonecall()
         vals = {
             "call_outcome_id": outcome.id,
@@ -780,12 +951,18 @@ class CrmCallListEntry(models.Model):
             "opportunity_id": lead_id or self.lead_id.id,
         }
         if call:
-            call.write(vals)
-            call.write({"state": "done"})
+            call_su = call.sudo()
+            call_su.write(vals)
+            call_su.write({"state": "done"})
             return call
-        return self.env["crm.phonecall"].create(
-            {**self._phonecall_values(), **vals, "state": "done", "duration": 0.0}
+        call_su = (
+            self.env["crm.phonecall"]
+            .sudo()
+            .create(
+                {**self._phonecall_values(), **vals, "state": "done", "duration": 0.0}
+            )
         )
+        return call_su.sudo(False)
 
     def _update_opportunity(self, note):
         """The opportunity of an interested customer: the entry's, else an open one
@@ -859,7 +1036,9 @@ class CrmCallListEntry(models.Model):
 
     def action_open_outcome_wizard(self):
         self.ensure_one()
+        self._check_telesales_access()
         self._check_callable()
+        self._check_not_logged(fields.Datetime.now())
         return {
             "type": "ir.actions.act_window",
             "name": _("Log Outcome"),
@@ -875,6 +1054,8 @@ class CrmCallListEntry(models.Model):
         by the agent, linked to the entry and its call. Warns, without blocking,
         when the customer has overdue invoices."""
         self.ensure_one()
+        self._check_telesales_access()
+        self._lock()
         self._check_callable()
         if not self.partner_id:
             raise UserError(_("An order needs a customer: this entry has none."))
@@ -905,7 +1086,10 @@ class CrmCallListEntry(models.Model):
         """Button "Confirm Order": confirm the quotation taken during the call and log
         the call as "order taken"."""
         self.ensure_one()
+        self._check_telesales_access()
+        self._lock()
         self._check_callable()
+        self._check_not_logged(fields.Datetime.now())
         order = self.order_id
         if not order:
             raise UserError(
@@ -980,8 +1164,20 @@ class CrmCallListEntry(models.Model):
     def _dial_client_action(self, dial_action, next_action=None):
         """What the web client runs to dial: an URL is opened as is (the web client
         would take a ``tel:`` URL for a path of the server), then ``next_action``
-        runs; a provider's own action gets ``next_action`` in its params."""
+        runs; a provider's own action gets ``next_action`` in its params.
+
+        Only a telephony URL (``tel:``, ``sip:``, ``callto:``) is opened: the web
+        client would open any other (a web page, ``javascript:``) as well."""
         if dial_action.get("type") == "ir.actions.act_url":
+            url = dial_action.get("url")
+            if not isinstance(url, str) or not DIAL_URL_RE.fullmatch(url):
+                raise UserError(
+                    _(
+                        "The dialer gave %(url)s to open: only tel:, sip: and "
+                        "callto: numbers are dialed.",
+                        url=str(url),
+                    )
+                )
             return {
                 "type": "ir.actions.client",
                 "tag": "crm_extended_dial",
@@ -1063,8 +1259,11 @@ class CrmCallListEntry(models.Model):
                 "origin": self.call_list_id.name,
             }
         )
-        self.order_id = order
-        call.order_id = order
+        # The order taken in the call: linked by the action (the caller is checked).
+        entry_su = self.sudo()
+        entry_su.order_id = order
+        call_su = call.sudo()
+        call_su.order_id = order
         return order
 
     def _format_overdue_amount(self):

@@ -27,3 +27,4 @@ from . import test_bonus_estimate
 from . import test_call_list_release
 from . import test_forecast
 from . import test_access_matrix
+from . import test_telesales_hardening

@@ -20,6 +20,15 @@ class CrmCallOutcomeWizard(models.TransientModel):
     note = fields.Text(help="What the customer said.")
     callback_at = fields.Datetime(string="Call Back On")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        # Only for an entry the user is calling (the wizard shows its customer).
+        for wizard in wizards:
+            wizard.entry_id._check_telesales_access()
+            wizard.entry_id._check_callable()
+        return wizards
+
     @api.model
     def default_get(self, fields_list):
         res = super().default_get(fields_list)
