@@ -382,7 +382,7 @@ class CrmCallListEntry(models.Model):
         call = self._open_phonecall()
         if not call:
             # The agent's call: its user is set by the action, never by the caller.
-            call_su = self.env["crm.phonecall"].sudo().create(self._phonecall_values())
+            call_su = self._phonecall_create_su(self._phonecall_values())
             call = call_su.sudo(False)
         if self.state != "in_progress":
             entry_su = self.sudo()
@@ -955,14 +955,22 @@ class CrmCallListEntry(models.Model):
             call_su.write(vals)
             call_su.write({"state": "done"})
             return call
-        call_su = (
-            self.env["crm.phonecall"]
-            .sudo()
-            .create(
-                {**self._phonecall_values(), **vals, "state": "done", "duration": 0.0}
-            )
+        call_su = self._phonecall_create_su(
+            {**self._phonecall_values(), **vals, "state": "done", "duration": 0.0}
         )
         return call_su.sudo(False)
+
+    def _phonecall_create_su(self, vals):
+        """Create the call of an action, as superuser (the caller is checked). The
+        call is the log itself: no "created" message in its chatter and no
+        follower (the agent is its user), five queries fewer on the agent's every
+        call."""
+        return (
+            self.env["crm.phonecall"]
+            .sudo()
+            .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
+            .create(vals)
+        )
 
     def _update_opportunity(self, note):
         """The opportunity of an interested customer: the entry's, else an open one

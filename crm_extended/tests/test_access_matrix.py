@@ -81,7 +81,11 @@ ACCESS = {
     "crm.forecast.line": {**_MANAGED, "manager": "rw", "bonus": "rw"},
     "crm.forecast.accuracy.report": _SALES_READ,
     "crm.call.outcome": _MANAGED,
-    "crm.call.outcome.wizard": _SALES_WIZARD,
+    "crm.call.outcome.wizard": {
+        **_SALES_WIZARD,
+        "salesperson": "",
+        "regional": "",
+    },
     "crm.call.list": {
         **_MANAGED,
         "salesperson": "",
@@ -202,9 +206,7 @@ class TestAccessMatrix(CrmExtendedCase):
                 continue
             if self.env[model]._transient:
                 continue
-            rules = Rule.search(
-                [("model_id.model", "=", model), ("global", "=", True)]
-            )
+            rules = Rule.search([("model_id.model", "=", model), ("global", "=", True)])
             if not any("company_ids" in rule.domain_force for rule in rules):
                 missing.append(model)
         self.assertFalse(missing, "models without a multi-company rule")
