@@ -25,3 +25,4 @@ from . import test_call_list_queries
 from . import test_bonus_update
 from . import test_bonus_estimate
 from . import test_call_list_release
+from . import test_sales_hardening
