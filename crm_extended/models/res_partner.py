@@ -266,6 +266,10 @@ class ResPartner(models.Model):
         for vals in vals_list:
             if vals.get("sales_region_id"):
                 vals["sales_region_manual"] = True
+            elif "sales_region_id" in vals:
+                # No region (a new record's form sends the empty field): the address
+                # assigns it, as when a region is cleared.
+                del vals["sales_region_id"]
         partners = super().create(vals_list)
         # An interval given at creation is a choice: see _contact_interval_mark_manual.
         given = [

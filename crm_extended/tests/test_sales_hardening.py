@@ -391,11 +391,12 @@ class TestCustomerRegionGuard(SalesHardeningCase):
             }
         )
         self.assertEqual(own.sales_region_id, self.south)
-        # A new customer through the form: the region the form sends passes.
+        # A new customer through the form: its address gives its region.
         with Form(Partner) as form:
             form.name = "Form Co"
             form.state_id = self.state_n
-        self.assertTrue(form.record.exists())
+        self.assertEqual(form.record.sales_region_id, self.north, "its address's")
+        self.assertFalse(form.record.sales_region_manual)
         with self.assertRefused(AccessError, "only its salesperson"):
             Partner.create(
                 {
