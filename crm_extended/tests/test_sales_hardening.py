@@ -277,6 +277,17 @@ class TestSfaDoneProtected(SalesHardeningCase):
         south_visit.with_user(self.sales_manager).action_sfa_done("Reached")
         self.assertEqual(south_visit.sfa_state, "done")
 
+    def test_done_wizard_checks_the_work(self):
+        south_visit = self._visit(self.salesman_2, self.sue_south)
+        wizard = (
+            self.env["crm.sfa.done.wizard"]
+            .with_user(self.salesman)
+            .create({"event_ids": [Command.set(south_visit.ids)], "outcome": "Signed"})
+        )
+        with self.assertRefused(AccessError, "customer work of Sue Sales"):
+            wizard.action_done()
+        self.assertEqual(south_visit.sfa_state, "planned")
+
     def test_planning_work_for_someone_else(self):
         with self.assertRefused(AccessError, "customer work of Sue Sales"):
             self._visit(self.salesman_2, self.sue_south, env_user=self.salesman)
