@@ -19,7 +19,18 @@ MISSED_BATCH = 5000
 
 
 class CalendarEvent(models.Model):
-    _inherit = "calendar.event"
+    _name = "calendar.event"
+    _inherit = ["calendar.event", "crm.protected.fields.mixin"]
+
+    # Done work counts for bonuses and the plan vs actual: it is done, with its
+    # outcome, only through action_sfa_done (the Mark Done wizard), never written
+    # directly, and what it was (a visit, a call) stays once done.
+    _protected_fields = {
+        "sfa_state": "",
+        "sfa_outcome": "",
+        "sfa_date_done": "",
+        "sfa_kind": "",
+    }
 
     # SFA: customer work on the calendar
     sfa_kind = fields.Selection(
@@ -122,6 +133,30 @@ class CalendarEvent(models.Model):
     # ORM
     # ------------------------------------------------------------
 
+    def _protected_field_allowed(self, fname, value, creating):
+        done = any(event.sfa_state == "done" for event in self)
+        if fname == "sfa_state":
+            # Planned, cancelled or missed as the calendar and the actions set them.
+            return value != "done" and not done
+        if fname == "sfa_kind":
+            return not done or self._protected_value_unchanged(fname, value)
+        if creating:
+            return not value
+        return self._protected_value_unchanged(fname, value)
+
+    def _protected_fields_error(self, fnames):
+        return AccessError(
+            _(
+                "Customer work is marked done, with its outcome, only with its Mark "
+                "Done button, and done work stays as it was done: you cannot set "
+                "%(fields)s directly.",
+                fields=", ".join(
+                    self._fields[fname]._description_string(self.env)
+                    for fname in fnames
+                ),
+            )
+        )
+
     def write(self, vals):
         self._check_sfa_write_access()
         bonus = self._BONUS_FIELDS & set(vals)
@@ -139,8 +174,8 @@ class CalendarEvent(models.Model):
         return super().unlink()
 
     def _check_sfa_write_access(self):
-        """Customer work is changed by its salesperson, by whoever sees all sales
-        documents, and by the regional managers of its customer's region."""
+        """Customer work is planned and changed by its salesperson, by whoever sees
+        all sales documents, and by the regional managers of its customer's region."""
         if self.env.su:
             return
         user = self.env.user
@@ -189,11 +224,16 @@ class CalendarEvent(models.Model):
                 )
         if not outcome and not all(self.mapped("sfa_outcome")):
             raise UserError(_("Say the outcome of the work to mark it done."))
+        # Who may change this work may mark it done: the done state, its outcome and
+        # the logged call are written as superuser, as only this action writes them.
+        self.check_access("write")
+        self._check_sfa_write_access()
         vals = {"sfa_state": "done", "sfa_date_done": fields.Datetime.now()}
         if outcome:
             vals["sfa_outcome"] = outcome
-        self.write(vals)
-        self.filtered(
+        events_su = self.sudo()
+        events_su.write(vals)
+        events_su.filtered(
             lambda e: e.sfa_kind == "call" and not e.phonecall_id
         )._sfa_log_calls()
         return True
@@ -229,7 +269,8 @@ class CalendarEvent(models.Model):
     # ------------------------------------------------------------
 
     def _sfa_log_calls(self):
-        """One held call in the call log per event, created together."""
+        """One held call in the call log per event, created together (in the name of
+        the event's salesperson: called by action_sfa_done as superuser)."""
         calls = self.env["crm.phonecall"].create(
             [
                 {
@@ -290,6 +331,8 @@ class CalendarEvent(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         records = super().create(vals_list)
+        # Planning customer work for someone else is changing their work.
+        records._check_sfa_write_access()
         if any(vals.get("sfa_state") == "done" for vals in vals_list):
             records._bonus_mark_dirty()
             records._contact_close_followups()

@@ -1,10 +1,21 @@
 from datetime import datetime
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 
 class CrmPhonecall(models.Model):
-    _inherit = "crm.phonecall"
+    _name = "crm.phonecall"
+    _inherit = ["crm.phonecall", "crm.protected.fields.mixin"]
+
+    # Who made the call, its outcome and the order taken feed bonuses and telesales
+    # statistics: a salesperson logs their own calls, sales managers reassign them,
+    # and only the telesales actions log an outcome or an order (as superuser).
+    _protected_fields = {
+        "user_id": "sales_team.group_sale_manager",
+        "call_outcome_id": "",
+        "order_id": "",
+    }
 
     call_list_entry_id = fields.Many2one(
         "crm.call.list.entry",
@@ -16,15 +27,47 @@ class CrmPhonecall(models.Model):
         related="call_list_entry_id.call_list_id", store=True, index="btree_not_null"
     )
     call_outcome_id = fields.Many2one(
-        "crm.call.outcome", string="Outcome", ondelete="restrict", readonly=True
+        "crm.call.outcome",
+        string="Outcome",
+        ondelete="restrict",
+        readonly=True,
+        copy=False,
     )
     order_id = fields.Many2one(
         "sale.order",
         index="btree_not_null",
         ondelete="set null",
         readonly=True,
+        copy=False,
         help="The order taken during the call.",
     )
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def _protected_field_allowed(self, fname, value, creating):
+        if (creating and not value) or self._protected_value_unchanged(fname, value):
+            return True
+        if fname == "user_id" and creating:
+            # A salesperson logs their own calls (or calls nobody holds yet).
+            return not value or value == self.env.uid
+        return super()._protected_field_allowed(fname, value, creating)
+
+    def _protected_fields_error(self, fnames):
+        if "user_id" in fnames:
+            return AccessError(
+                _(
+                    "Only sales managers may give a call to another salesperson: a "
+                    "salesperson logs and keeps their own calls."
+                )
+            )
+        return AccessError(
+            _(
+                "The outcome and the order of a call are logged through the call "
+                "list's actions (log the outcome, take the order), never set directly."
+            )
+        )
 
     # ------------------------------------------------------------
     # BONUS

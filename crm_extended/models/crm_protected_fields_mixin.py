@@ -41,6 +41,35 @@ class CrmProtectedFieldsMixin(models.AbstractModel):
         By default, never."""
         return False
 
+    def _protected_value_unchanged(self, fname, value):
+        """Whether writing ``value`` to ``fname`` leaves every record of ``self`` as it
+        is (a form or an import sending back the current value)."""
+        if not self:
+            return False
+        field = self._fields[fname]
+        for record in self:
+            new = field.convert_to_record(
+                field.convert_to_cache(value, record, validate=False), record
+            )
+            if record[fname] != new:
+                return False
+        return True
+
+    def _protected_fields_error(self, fnames):
+        """The error refusing the direct change of ``fnames``; a model names who may
+        change them in its own words."""
+        descriptions = ", ".join(
+            self._fields[fname]._description_string(self.env) for fname in fnames
+        )
+        return AccessError(
+            _(
+                "You cannot set %(fields)s of %(model)s directly: use the "
+                "actions of the screen.",
+                fields=descriptions,
+                model=self._description,
+            )
+        )
+
     def _check_protected_fields(self, vals, creating=False):
         user = self.env.user
         refused = []
@@ -54,15 +83,4 @@ class CrmProtectedFieldsMixin(models.AbstractModel):
                 continue
             refused.append(fname)
         if refused:
-            descriptions = ", ".join(
-                self._fields[fname]._description_string(self.env)
-                for fname in refused
-            )
-            raise AccessError(
-                _(
-                    "You cannot set %(fields)s of %(model)s directly: use the "
-                    "actions of the screen.",
-                    fields=descriptions,
-                    model=self._description,
-                )
-            )
+            raise self._protected_fields_error(refused)

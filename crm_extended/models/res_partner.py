@@ -2,7 +2,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
 # Partner fields the region of a partner is computed from.
@@ -14,6 +14,10 @@ REGION_SOURCE_FIELDS = [
     "sales_region_id",
     "sales_region_manual",
 ]
+
+# Fields of a customer that its salesperson, sales managers and the regional managers
+# of its region change, nobody else: where it is sold and whether it may be called.
+CUSTOMER_GUARDED_FIELDS = ("sales_region_id", "sales_region_manual", "call_do_not_call")
 
 # Customers a run of the follow-up job handles at most, for each kind of work (new
 # follow-ups, follow-ups to close); it reports the rest to the cron runner, which
@@ -258,9 +262,14 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_customer_guarded_fields(vals_list, creating=True)
         for vals in vals_list:
             if vals.get("sales_region_id"):
                 vals["sales_region_manual"] = True
+            elif "sales_region_id" in vals:
+                # No region (a new record's form sends the empty field): the address
+                # assigns it, as when a region is cleared.
+                del vals["sales_region_id"]
         partners = super().create(vals_list)
         # An interval given at creation is a choice: see _contact_interval_mark_manual.
         given = [
@@ -274,6 +283,7 @@ class ResPartner(models.Model):
         return partners
 
     def write(self, vals):
+        self._check_customer_guarded_fields([vals])
         if "sales_region_id" in vals:
             vals = dict(vals)
             if vals["sales_region_id"]:
@@ -298,6 +308,139 @@ class ResPartner(models.Model):
         if vals.get("call_do_not_call"):
             self._call_skip_open_entries()
         return res
+
+    def _check_customer_guarded_fields(self, vals_list, creating=False):
+        """The region and the do-not-call flag of a customer are changed by its
+        salesperson, by sales managers, and by the regional managers of its region
+        (into a region they manage, for a region). The customer is the commercial
+        entity: its salesperson and its region decide for its contacts too.
+
+        Writing the current value, and the region the address gives (the form sends
+        it back when the address changes), is no change and passes. Sales managers
+        pass before any work per record, whatever their number; otherwise a constant
+        number of queries.
+        """
+        if self.env.su or not any(
+            fname in vals for vals in vals_list for fname in CUSTOMER_GUARDED_FIELDS
+        ):
+            return
+        user = self.env.user
+        if user.has_group("sales_team.group_sale_manager"):
+            return
+        scope = self.env["crm.sales.region"]
+        if user.has_group("crm_extended.group_regional_manager"):
+            scope = scope.search(
+                [("id", "child_of", user.sales_region_managed_ids.ids)]
+            )
+        if creating:
+            for vals in vals_list:
+                self._check_customer_guarded_create(vals, scope)
+            return
+        [vals] = vals_list
+        # Others' customers: of another salesperson, or of nobody.
+        partners = self.filtered(lambda p: p.commercial_partner_id.user_id != user)
+        for fname in CUSTOMER_GUARDED_FIELDS:
+            if fname not in vals or not partners:
+                continue
+            value = vals[fname]
+            field = self._fields[fname]
+            changed = partners.filtered(
+                lambda p, f=field, v=value: p[f.name]
+                != f.convert_to_record(f.convert_to_cache(v, p, validate=False), p)
+            )
+            if not changed or (
+                fname == "sales_region_id"
+                and changed._sales_region_expected(vals) == {value or False}
+            ):
+                continue
+            allowed = changed.filtered(
+                lambda p: p.commercial_partner_id.sales_region_id
+                and p.commercial_partner_id.sales_region_id <= scope
+            )
+            if (
+                fname == "sales_region_id"
+                and value
+                and not scope.browse(value) <= scope
+            ):
+                allowed = self.browse()
+            if changed - allowed:
+                raise self._customer_guarded_error(fname, (changed - allowed)[:1])
+
+    def _check_customer_guarded_create(self, vals, scope):
+        """On a new partner: the creator's own new customer (or a contact of their
+        customer) takes any value; otherwise only the default, the region its address
+        gives, or, for a regional manager, a customer of their regions."""
+        guarded = {f: vals[f] for f in CUSTOMER_GUARDED_FIELDS if vals.get(f)}
+        if not guarded:
+            return
+        parent = self.browse(vals.get("parent_id"))
+        entity = (
+            parent.commercial_partner_id
+            if parent and not vals.get("is_company")
+            else self.browse()
+        )
+        owner_id = entity.user_id.id if entity else vals.get("user_id")
+        if owner_id == self.env.uid:
+            return
+        expected = self._sales_region_expected(vals)
+        region = entity.sales_region_id
+        if not entity:
+            # A new customer's region: the one given, else its address's.
+            region = self.env["crm.sales.region"].browse(
+                vals.get("sales_region_id") or next(iter(expected), False)
+            )
+        for fname, value in guarded.items():
+            if fname == "sales_region_id" and expected == {value}:
+                continue
+            new_region = region
+            if fname == "sales_region_id":
+                new_region = region.browse(value)
+            if not (region and region <= scope and new_region <= scope):
+                raise self._customer_guarded_error(fname, self.browse())
+
+    def _customer_guarded_error(self, fname, partner):
+        return AccessError(
+            _(
+                "You cannot change %(field)s of %(customer)s: only its salesperson, "
+                "the sales managers and the regional managers of its sales region "
+                "(within the regions they manage) may.",
+                field=self._fields[fname]._description_string(self.env),
+                customer=partner.display_name or _("a customer of someone else"),
+            )
+        )
+
+    def _sales_region_expected(self, vals):
+        """The region ids the address gives to these partners once ``vals`` are
+        written (to a new partner when ``self`` is empty), as
+        ``_compute_sales_region_id`` assigns it; empty when one has its region set
+        by hand. One address match for all."""
+        if vals.get("sales_region_manual") or any(self.mapped("sales_region_manual")):
+            return set()
+        Region = self.env["crm.sales.region"]
+        keys, expected = [], set()
+        for partner in self or [self]:
+            is_company = vals.get("is_company", partner.is_company)
+            parent = (
+                self.browse(vals["parent_id"])
+                if "parent_id" in vals
+                else partner.parent_id
+            )
+            entity = parent.commercial_partner_id if parent and not is_company else None
+            if entity and entity.sales_region_manual:
+                expected.add(entity.sales_region_id.id or False)
+            elif entity:
+                keys.append(entity._sales_region_key())
+            else:
+                keys.append(
+                    (
+                        vals.get("company_id", partner.company_id.id) or None,
+                        vals.get("state_id", partner.state_id.id) or None,
+                        vals.get("country_id", partner.country_id.id) or None,
+                    )
+                )
+        matches = Region._match_addresses(set(keys))
+        expected.update(matches.get(key, False) for key in keys)
+        return expected
 
     # ------------------------------------------------------------
     # BUSINESS

@@ -28,3 +28,4 @@ from . import test_call_list_release
 from . import test_forecast
 from . import test_access_matrix
 from . import test_telesales_hardening
+from . import test_sales_hardening

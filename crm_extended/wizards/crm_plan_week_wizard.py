@@ -3,7 +3,7 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 # Customers proposed at most in one week, most overdue first.
 MAX_PROPOSALS = 25
@@ -41,12 +41,31 @@ class CrmPlanWeekWizard(models.TransientModel):
     line_ids = fields.One2many("crm.plan.week.line", "wizard_id", string="Proposals")
 
     # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_plan_for(
+            self.env["res.users"].browse(
+                vals["user_id"] for vals in vals_list if vals.get("user_id")
+            )
+        )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("user_id"):
+            self._check_plan_for(self.env["res.users"].browse(vals["user_id"]))
+        return super().write(vals)
+
+    # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 
     def action_propose(self):
         """Propose the customers whose contact is due, fitted into free working time."""
         self.ensure_one()
+        self._check_plan_for(self.user_id)
         if self.duration <= 0:
             raise UserError(_("The duration of a visit or call must be positive."))
         self.line_ids.unlink()
@@ -67,33 +86,33 @@ class CrmPlanWeekWizard(models.TransientModel):
     def action_confirm(self):
         """Book the chosen proposals on the salesperson's calendar."""
         self.ensure_one()
+        self._check_plan_for(self.user_id)
         lines = self.line_ids.filtered("selected")
         if not lines:
             raise UserError(_("Choose at least one customer to book."))
         kind = {"visit": _("Visit"), "call": _("Call")}[self.sfa_kind]
-        events = (
-            self.env["calendar.event"]
-            .with_context(no_mail_to_attendees=True)
-            .create(
-                [
-                    {
-                        "name": _(
-                            "%(kind)s: %(customer)s",
-                            kind=kind,
-                            customer=line.partner_id.display_name,
-                        ),
-                        "sfa_kind": self.sfa_kind,
-                        "sfa_partner_id": line.partner_id.id,
-                        "user_id": self.user_id.id,
-                        "partner_ids": [
-                            fields.Command.set(self.user_id.partner_id.ids)
-                        ],
-                        "start": line.start,
-                        "stop": line.stop,
-                    }
-                    for line in lines
-                ]
-            )
+        Event = self.env["calendar.event"]
+        if self.user_id != self.env.user:
+            # Checked above: the manager plans the salesperson's week, whose customers
+            # may lie outside the regions the manager sees.
+            Event = Event.sudo()
+        events = Event.with_context(no_mail_to_attendees=True).create(
+            [
+                {
+                    "name": _(
+                        "%(kind)s: %(customer)s",
+                        kind=kind,
+                        customer=line.partner_id.display_name,
+                    ),
+                    "sfa_kind": self.sfa_kind,
+                    "sfa_partner_id": line.partner_id.id,
+                    "user_id": self.user_id.id,
+                    "partner_ids": [fields.Command.set(self.user_id.partner_id.ids)],
+                    "start": line.start,
+                    "stop": line.stop,
+                }
+                for line in lines
+            ]
         )
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_extended.calendar_event_action_my_week"
@@ -106,6 +125,33 @@ class CrmPlanWeekWizard(models.TransientModel):
             [("id", "in", events.ids)] if len(events) < 50 else action["domain"]
         )
         return action
+
+    def _check_plan_for(self, users):
+        """One plans one's own week; sales managers plan anyone's, regional managers
+        the weeks of the members of the offices of their regions (and below)."""
+        others = users - self.env.user
+        if not others or self.env.su:
+            return
+        user = self.env.user
+        if user.has_group("sales_team.group_sale_manager"):
+            return
+        if user.has_group("crm_extended.group_regional_manager"):
+            regions = self.env["crm.sales.region"].search(
+                [("id", "child_of", user.sales_region_managed_ids.ids)]
+            )
+            teams = self.env["crm.team"].search(
+                [("sales_region_id", "in", regions.ids)]
+            )
+            others -= teams.member_ids
+        if others:
+            raise AccessError(
+                _(
+                    "You cannot plan the week of %(name)s: only sales managers, and "
+                    "the regional managers of their office's region, plan the week of "
+                    "another salesperson.",
+                    name=others[0].name,
+                )
+            )
 
     def _reopen(self):
         return {
