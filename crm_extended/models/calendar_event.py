@@ -30,7 +30,14 @@ class CalendarEvent(models.Model):
         "sfa_outcome": "",
         "sfa_date_done": "",
         "sfa_kind": "",
+        # Done work counts for bonuses and contacts where and when it was done:
+        # only sales managers correct it.
+        "start": "sales_team.group_sale_manager",
+        "stop": "sales_team.group_sale_manager",
+        "user_id": "sales_team.group_sale_manager",
+        "sfa_partner_id": "sales_team.group_sale_manager",
     }
+    _DONE_WORK_FIELDS = {"start", "stop", "user_id", "sfa_partner_id"}
 
     # SFA: customer work on the calendar
     sfa_kind = fields.Selection(
@@ -138,7 +145,7 @@ class CalendarEvent(models.Model):
         if fname == "sfa_state":
             # Planned, cancelled or missed as the calendar and the actions set them.
             return value != "done" and not done
-        if fname == "sfa_kind":
+        if fname == "sfa_kind" or fname in self._DONE_WORK_FIELDS:
             return not done or self._protected_value_unchanged(fname, value)
         if creating:
             return not value
@@ -148,7 +155,8 @@ class CalendarEvent(models.Model):
         return AccessError(
             _(
                 "Customer work is marked done, with its outcome, only with its Mark "
-                "Done button, and done work stays as it was done: you cannot set "
+                "Done button, and done work stays as it was done (a sales manager "
+                "corrects its date, salesperson or customer): you cannot set "
                 "%(fields)s directly.",
                 fields=", ".join(
                     self._fields[fname]._description_string(self.env)

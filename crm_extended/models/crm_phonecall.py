@@ -8,13 +8,15 @@ class CrmPhonecall(models.Model):
     _name = "crm.phonecall"
     _inherit = ["crm.phonecall", "crm.protected.fields.mixin"]
 
-    # Who made the call, its outcome and the order taken feed bonuses and telesales
-    # statistics: a salesperson logs their own calls, sales managers reassign them,
-    # and only the telesales actions log an outcome or an order (as superuser).
+    # Who made the call, its outcome, the order taken and the call list entry called
+    # feed bonuses and telesales statistics: a salesperson logs their own calls,
+    # sales managers reassign them, and only the telesales actions log an outcome,
+    # an order or an entry's call (as superuser).
     _protected_fields = {
         "user_id": "sales_team.group_sale_manager",
         "call_outcome_id": "",
         "order_id": "",
+        "call_list_entry_id": "",
     }
 
     call_list_entry_id = fields.Many2one(
@@ -22,6 +24,7 @@ class CrmPhonecall(models.Model):
         index="btree_not_null",
         ondelete="set null",
         readonly=True,
+        copy=False,
     )
     call_list_id = fields.Many2one(
         related="call_list_entry_id.call_list_id", store=True, index="btree_not_null"
@@ -64,8 +67,9 @@ class CrmPhonecall(models.Model):
             )
         return AccessError(
             _(
-                "The outcome and the order of a call are logged through the call "
-                "list's actions (log the outcome, take the order), never set directly."
+                "The outcome, the order and the call list entry of a call are logged "
+                "through the call list's actions (call, log the outcome, take the "
+                "order), never set directly."
             )
         )
 

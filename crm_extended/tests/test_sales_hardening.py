@@ -187,6 +187,48 @@ class TestPhonecallAccess(SalesHardeningCase):
         self.assertFalse(Call.search([("id", "=", call.id)]))
         self.assertTrue(Call.search([("id", "=", self.sam_call.id)]))
 
+    def test_employees_outside_sales_read_only_their_calls(self):
+        """crm_phonecall lets every employee read calls: outside sales, only one's
+        own (or unassigned ones) are found."""
+        employee = new_test_user(
+            self.env, "crmx_hard_employee", groups="base.group_user"
+        )
+        own = self._call(employee, self.sam_north)
+        Call = self.env["crm.phonecall"].with_user(employee)
+        calls = own | self.sam_call | self.sue_north_call
+        self.assertEqual(Call.search([("id", "in", calls.ids)]), own)
+
+    def test_call_analysis_follows_the_calls(self):
+        """The call analysis of crm_phonecall shows a salesperson their own calls,
+        a regional manager those of their regions, managers all."""
+        self.env.flush_all()
+        Report = self.env["crm.phonecall.report"]
+        calls = self.sam_call | self.sue_north_call | self.sue_south_call
+        for user, expected in (
+            (self.salesman, self.sam_call),
+            (self.regional_manager, self.sam_call | self.sue_north_call),
+            (self.sales_manager, calls),
+        ):
+            seen = Report.with_user(user).search([("id", "in", calls.ids)])
+            self.assertEqual(set(seen.ids), set(expected.ids), user.name)
+
+    def test_call_list_entry_only_through_actions(self):
+        """Which entry a call belongs to feeds the telesales statistics: only the
+        call list's actions set it."""
+        call_list = self.env["crm.call.list"].create({"name": "Hardening list"})
+        entry = self.env["crm.call.list.entry"].create(
+            {"call_list_id": call_list.id, "partner_id": self.sam_north.id}
+        )
+        for user in (self.salesman, self.agent, self.sales_manager):
+            Call = self.env["crm.phonecall"].with_user(user)
+            with self.assertRefused(AccessError, "call list entry of a call"):
+                Call.create({"name": "Listed", "call_list_entry_id": entry.id})
+        with self.assertRefused(AccessError, "call list entry of a call"):
+            self.sam_call.with_user(self.salesman).write(
+                {"call_list_entry_id": entry.id}
+            )
+        self.assertFalse(self.sam_call.call_list_entry_id)
+
     def test_oca_buttons_on_own_calls(self):
         call = self.sam_call.with_user(self.salesman)
         wizard = (
@@ -252,6 +294,28 @@ class TestSfaDoneProtected(SalesHardeningCase):
         with self.assertRefused(AccessError, "only with its Mark Done button"):
             visit.with_user(self.salesman).write({"sfa_state": "planned"})
         self.assertEqual(visit.sfa_outcome, "Signed")
+
+    def test_done_work_stays_where_and_when_it_was_done(self):
+        """Done work counts for bonuses and contacts in its period, for its
+        salesperson and customer: only a sales manager corrects them."""
+        visit = self._visit(self.salesman, self.sam_north, env_user=self.salesman)
+        visit.with_user(self.salesman).write({"start": datetime(2026, 3, 3, 9, 0)})
+        visit.with_user(self.salesman).action_sfa_done("Signed")
+        moved = datetime(2026, 4, 1, 9, 0)
+        for vals in (
+            {"start": moved, "stop": moved + timedelta(hours=1)},
+            {"user_id": self.salesman_2.id},
+            {"sfa_partner_id": self.sue_north.id},
+        ):
+            with self.assertRefused(AccessError, "a sales manager corrects"):
+                visit.with_user(self.salesman).write(vals)
+        self.assertEqual(visit.start, datetime(2026, 3, 3, 9, 0))
+        self.assertEqual(visit.user_id, self.salesman)
+        visit.with_user(self.salesman).write({"description": "Notes after"})
+        visit.with_user(self.sales_manager).write(
+            {"start": moved, "stop": moved + timedelta(hours=1)}
+        )
+        self.assertEqual(visit.start, moved)
 
     def test_done_meeting_does_not_become_a_visit(self):
         meeting = self._visit(
