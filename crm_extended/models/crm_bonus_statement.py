@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -6,6 +7,7 @@ from psycopg2 import errors
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
+from odoo.tools.sql import index_exists
 
 from .crm_bonus_plan import KPI_TYPES, MONEY_KPIS
 
@@ -132,6 +134,17 @@ class CrmBonusStatement(models.Model):
     event_count = fields.Integer(compute="_compute_source_counts")
     phonecall_count = fields.Integer(compute="_compute_source_counts")
 
+    # One statement per target, cancelled ones aside: the unique index made by
+    # init() (two requests creating one at once both pass the check in Python).
+    _sql_constraints = [
+        (
+            "one_per_target",
+            "",
+            "A bonus target has one bonus statement, cancelled ones aside: cancel "
+            "it before making a new one.",
+        ),
+    ]
+
     @api.depends("line_ids")
     def _compute_source_counts(self):
         counts = {
@@ -159,35 +172,57 @@ class CrmBonusStatement(models.Model):
                 statement.phonecall_count,
             ) = counts.get(statement, (0, 0, 0, 0, 0))
 
-    @api.constrains("target_id", "state")
-    def _check_one_per_target(self):
-        others = self.search(
-            [
-                ("target_id", "in", self.target_id.ids),
-                ("state", "!=", "cancelled"),
-            ]
-        )
-        for statement in self.filtered(lambda s: s.state != "cancelled"):
-            if (
-                len(
-                    others.filtered(lambda s, st=statement: s.target_id == st.target_id)
-                )
-                > 1
-            ):
-                raise ValidationError(
-                    _(
-                        "%(target)s already has a bonus statement: cancel it before "
-                        "making a new one.",
-                        target=statement.target_id.name,
-                    )
-                )
-
     # ------------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------------
 
+    def init(self):
+        res = super().init()
+        if not index_exists(self.env.cr, "crm_bonus_statement_one_per_target"):
+            self.env.cr.execute(
+                """
+                CREATE UNIQUE INDEX crm_bonus_statement_one_per_target
+                    ON crm_bonus_statement (target_id)
+                 WHERE state != 'cancelled'
+                """
+            )
+        return res
+
+    def _check_one_per_target(self, target_ids):
+        """Before statements of ``target_ids`` are created or ``self`` reopened,
+        refuse the targets that would have two statements not cancelled, with
+        their name (the unique index refuses them too, without it)."""
+        counts = Counter(target_id for target_id in target_ids if target_id)
+        taken = self.env["crm.bonus.target"].browse(
+            [target_id for target_id, count in counts.items() if count > 1]
+        )
+        if counts:
+            taken |= self.search(
+                [
+                    ("target_id", "in", list(counts)),
+                    ("state", "!=", "cancelled"),
+                    ("id", "not in", self.ids),
+                ],
+                limit=1,
+            ).target_id
+        if taken:
+            raise ValidationError(
+                _(
+                    "%(target)s already has a bonus statement: cancel it before "
+                    "making a new one.",
+                    target=taken[0].name,
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_one_per_target(
+            [
+                vals.get("target_id")
+                for vals in vals_list
+                if vals.get("state", "draft") != "cancelled"
+            ]
+        )
         statements = super().create(vals_list)
         # A KPI line per KPI of the plan, with its weight and the target's target
         kpi_vals = []
@@ -212,6 +247,16 @@ class CrmBonusStatement(models.Model):
     def write(self, vals):
         if self._FROZEN & set(vals):
             self._check_open()
+        if "target_id" in vals or "state" in vals:
+            # statements moved to another target, or cancelled ones reopened
+            moved = self.filtered(
+                lambda s: vals.get("state", s.state) != "cancelled"
+                and ("target_id" in vals or s.state == "cancelled")
+            )
+            if moved:
+                moved._check_one_per_target(
+                    [vals.get("target_id") or s.target_id.id for s in moved]
+                )
         return super().write(vals)
 
     def _check_lines_editable(self):
