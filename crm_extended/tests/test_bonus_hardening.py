@@ -1,13 +1,313 @@
 from datetime import date
 
+from freezegun import freeze_time
 from psycopg2 import errors
 
-from odoo.exceptions import ValidationError
+from odoo import Command
+from odoo.exceptions import AccessError, ValidationError
 from odoo.service.model import _as_validation_error
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import CrmExtendedCase
+from .test_bonus_accounting import BonusAccountingCase
+
+
+class BonusRolesCase(BonusAccountingCase):
+    """The bonus accounting world with every role in its company: a salesperson
+    (Ann), a telesales agent, a regional manager, a sales manager who is no bonus
+    manager, an accountant, a portal user, a bonus manager, and a bonus manager
+    who is also an accountant. Ann has a confirmed order in February 2025, so a
+    computation of her statement writes source lines."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company_vals = {
+            "company_id": cls.company_b.id,
+            "company_ids": [Command.set(cls.company_b.ids)],
+        }
+        cls.telesales = new_test_user(
+            cls.env,
+            "crmx_bh_tele",
+            groups="crm_extended.group_telesales_agent",
+            name="Tom Telesales",
+            **company_vals,
+        )
+        cls.regional = new_test_user(
+            cls.env,
+            "crmx_bh_regional",
+            groups="crm_extended.group_regional_manager",
+            name="Rita Regional",
+            **company_vals,
+        )
+        cls.portal = new_test_user(
+            cls.env,
+            "crmx_bh_portal",
+            groups="base.group_portal",
+            name="Pat Portal",
+            **company_vals,
+        )
+        cls.bonus_accountant = new_test_user(
+            cls.env,
+            "crmx_bh_bonus_acc",
+            groups="crm_extended.group_bonus_manager,account.group_account_invoice",
+            name="Bea Books",
+            **company_vals,
+        )
+        product = (
+            cls.env["product.product"]
+            .with_company(cls.company_b)
+            .create({"name": "Hardened Widget", "list_price": 100, "taxes_id": False})
+        )
+        order = (
+            cls.env["sale.order"]
+            .with_company(cls.company_b)
+            .create(
+                {
+                    "partner_id": cls._customer("Hardened Customer").id,
+                    "user_id": cls.ann.id,
+                    "company_id": cls.company_b.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "product_uom_qty": 3,
+                                "tax_id": False,
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        with freeze_time("2025-02-10 10:00"):
+            order.action_confirm()
+        # Who may do nothing to bonus statements but read some
+        cls.no_bonus_roles = {
+            "salesperson": cls.ann,
+            "telesales agent": cls.telesales,
+            "regional manager": cls.regional,
+            "sales manager": cls.sales_manager_b,
+            "accountant": cls.accountant,
+            "portal": cls.portal,
+        }
+
+    def _statement(self, user, state):
+        """A February 2025 statement of ``user`` in ``state``, computed."""
+        statement = self._approved_statement(user, 500)
+        statement.state = "draft"
+        self.Statement._compute_statements(statement)
+        if state in ("posted", "paid"):
+            statement.state = "approved"
+            statement.action_post()
+        else:
+            statement.state = state
+        return statement
+
+    def _own_statements(self, state):
+        """{role: the statement the role tries}: its own for the roles who have
+        bonuses (the statements they can read), Ann's for the others."""
+        statements = {}
+        for role, user in self.no_bonus_roles.items():
+            if user.has_group("sales_team.group_sale_salesman"):
+                statements[role] = self._statement(user, state)
+            else:
+                statements[role] = statements.get("salesperson") or self._statement(
+                    self.ann, state
+                )
+        return statements
+
+    def _snapshot(self, statements):
+        """The statements' rows and source lines as the database holds them."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT s.id, s.state, s.amount_payout, s.write_uid, s.move_id,
+                   s.date_approved,
+                   ARRAY(SELECT l.id FROM crm_bonus_statement_line l
+                          WHERE l.statement_id = s.id ORDER BY l.id),
+                   ARRAY(SELECT k.write_uid FROM crm_bonus_statement_kpi k
+                          WHERE k.statement_id = s.id ORDER BY k.id)
+              FROM crm_bonus_statement s
+             WHERE s.id = ANY(%s)
+             ORDER BY s.id
+            """,
+            [statements.ids],
+        )
+        return self.env.cr.fetchall()
+
+    def assertAccessErrorUntouched(self, records, method, *args, snapshot=None):
+        """``records.method(*args)`` is refused with an AccessError and has changed
+        nothing before the refusal. No savepoint rolls it back (as Odoo's
+        assertRaises does): what ran before the check would show."""
+        snapshot = snapshot or self._snapshot
+        before = snapshot(records)
+        refused = False
+        try:
+            getattr(records, method)(*args)
+        except AccessError:
+            refused = True
+        self.assertTrue(refused, f"{records.env.user.name} may {method} {records}")
+        self.env.invalidate_all()
+        self.assertEqual(snapshot(records), before)
+
+    def assertRefusedUntouched(self, statements_by_role, method, *args):
+        """Each role's call of ``method`` on its statement is refused before
+        anything is done."""
+        for role, statement in statements_by_role.items():
+            user = self.no_bonus_roles.get(role) or self.bonus_manager
+            with self.subTest(role=role, method=method):
+                self.assertAccessErrorUntouched(
+                    statement.with_user(user), method, *args
+                )
+
+
+@tagged("post_install", "-at_install")
+class TestBonusStatementRights(BonusRolesCase):
+    def test_compute_only_by_bonus_managers(self):
+        statements = self._own_statements("draft")
+        self.assertRefusedUntouched(statements, "action_compute")
+        statement = statements["salesperson"]
+        statement.with_user(self.bonus_manager).action_compute()
+        self.assertTrue(statement.line_ids)
+        self.assertEqual(statement.write_uid, self.bonus_manager)
+
+    def test_submit_only_by_bonus_managers(self):
+        statements = self._own_statements("draft")
+        self.assertRefusedUntouched(statements, "action_submit")
+        statement = statements["salesperson"]
+        statement.with_user(self.bonus_manager).action_submit()
+        self.assertEqual(statement.state, "to_approve")
+
+    def test_approve_only_by_bonus_managers(self):
+        statements = self._own_statements("to_approve")
+        self.assertRefusedUntouched(statements, "action_approve")
+        statement = statements["salesperson"]
+        statement.with_user(self.bonus_manager).action_approve()
+        self.assertEqual(statement.state, "approved")
+        self.assertEqual(statement.approved_by_id, self.bonus_manager)
+
+    def test_reset_draft_only_by_bonus_managers(self):
+        statements = self._own_statements("to_approve")
+        self.assertRefusedUntouched(statements, "action_reset_draft")
+        statement = statements["salesperson"]
+        statement.with_user(self.bonus_manager).action_reset_draft()
+        self.assertEqual(statement.state, "draft")
+
+    def test_cancel_draft_only_by_bonus_managers(self):
+        statements = self._own_statements("draft")
+        self.assertRefusedUntouched(statements, "action_cancel")
+        statement = statements["salesperson"]
+        statement.with_user(self.bonus_manager).action_cancel()
+        self.assertEqual(statement.state, "cancelled")
+
+    def test_cancel_approved_only_by_bonus_managers(self):
+        statements = self._own_statements("approved")
+        self.assertRefusedUntouched(statements, "action_cancel")
+        statement = statements["salesperson"]
+        statement.with_user(self.bonus_manager).action_cancel()
+        self.assertEqual(statement.state, "cancelled")
+
+    def test_post_only_by_accountants(self):
+        """Segregation of duties: the bonus manager approves, an accountant posts;
+        a bonus manager who is also an accountant may post."""
+        self._configure_company()
+        statements = self._own_statements("approved")
+        statements.pop("accountant")
+        statements["bonus manager"] = statements["salesperson"]
+        with self.assertRaisesRegex(AccessError, "Only accountants"):
+            statements["salesperson"].with_user(self.bonus_manager).action_post()
+        self.assertRefusedUntouched(statements, "action_post")
+        statement = statements["salesperson"]
+        statement.with_user(self.accountant).action_post()
+        self.assertEqual(statement.state, "posted")
+        self.assertEqual(statement.move_id.state, "posted")
+        self.assertEqual(statement.move_id.create_uid, self.accountant)
+        other = statements["telesales agent"]
+        other.with_user(self.bonus_accountant).action_post()
+        self.assertEqual(other.state, "posted")
+
+    def test_reverse_only_by_accountants(self):
+        self._configure_company()
+        statements = self._own_statements("posted")
+        statements.pop("accountant")
+        statements["bonus manager"] = statements["salesperson"]
+        self.assertRefusedUntouched(statements, "action_cancel")
+        statement = statements["salesperson"]
+        move = statement.move_id
+        statement.with_user(self.accountant).action_cancel()
+        self.assertEqual(statement.state, "cancelled")
+        self.assertEqual(move.reversal_move_ids.state, "posted")
+        other = statements["telesales agent"]
+        other.with_user(self.bonus_accountant).action_cancel()
+        self.assertEqual(other.state, "cancelled")
+
+    def test_mixed_cancel_needs_both_rights(self):
+        """Cancelling a posted and an approved statement at once takes an
+        accountant and a bonus manager: either alone is refused before the
+        reversal."""
+        self._configure_company()
+        posted = self._statement(self.ann, "posted")
+        approved = self._statement(self.telesales, "approved")
+        both = posted | approved
+        for user in (self.accountant, self.bonus_manager):
+            with self.subTest(user=user.name):
+                self.assertAccessErrorUntouched(both.with_user(user), "action_cancel")
+                self.assertFalse(posted.move_id.reversal_move_ids)
+        both.with_user(self.bonus_accountant).action_cancel()
+        self.assertEqual(both.mapped("state"), ["cancelled", "cancelled"])
+
+    def test_protected_fields(self):
+        """A bonus manager changes a statement through its actions only: no state,
+        payout, approval or entry written directly, no figures or sources of their
+        own making."""
+        statement = self._statement(self.ann, "to_approve")
+        as_manager = statement.with_user(self.bonus_manager)
+        for vals in (
+            {"state": "approved"},
+            {"state": "posted"},
+            {"amount_payout": 1e6},
+            {"payout_factor": 500},
+            {"approved_by_id": self.ann.id},
+            {"to_recompute": False},
+        ):
+            with self.subTest(vals=vals), self.assertRefused(AccessError, "directly"):
+                as_manager.write(vals)
+        target = self.env["crm.bonus.target"].create(
+            {
+                "plan_id": self.plan.id,
+                "user_id": self.bob.id,
+                "date_from": date(2025, 3, 1),
+                "amount_on_target": 700,
+            }
+        )
+        with self.assertRefused(AccessError, "directly"):
+            self.Statement.with_user(self.bonus_manager).create(
+                {"target_id": target.id, "state": "approved", "amount_payout": 1e6}
+            )
+        with self.assertRefused(AccessError, ""):
+            as_manager.kpi_ids[:1].write({"achieved": 1e6})
+        with self.assertRefused(AccessError, ""):
+            self.env["crm.bonus.statement.line"].with_user(self.bonus_manager).create(
+                {
+                    "statement_id": statement.id,
+                    "statement_kpi_id": statement.kpi_ids[0].id,
+                    "kpi_type": statement.kpi_ids[0].kpi_type,
+                    "company_id": self.company_b.id,
+                    "user_id": self.ann.id,
+                    "amount": 1e6,
+                    "is_adjustment": True,
+                }
+            )
+        with self.assertRefused(AccessError, ""):
+            as_manager.line_ids[:1].unlink()
+        self.assertEqual(statement.state, "to_approve")
+        # a statement made by a bonus manager gets its figures all the same
+        made = self.Statement.with_user(self.bonus_manager).create(
+            {"target_id": target.id}
+        )
+        self.assertEqual(made.amount_on_target, 700)
+        self.assertEqual(len(made.kpi_ids), 2)
 
 
 @tagged("post_install", "-at_install")
