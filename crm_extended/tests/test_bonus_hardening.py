@@ -4,7 +4,7 @@ from freezegun import freeze_time
 from psycopg2 import errors
 
 from odoo import Command
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import _as_validation_error
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -308,6 +308,230 @@ class TestBonusStatementRights(BonusRolesCase):
         )
         self.assertEqual(made.amount_on_target, 700)
         self.assertEqual(len(made.kpi_ids), 2)
+
+
+@tagged("post_install", "-at_install")
+class TestBonusPlanTargetRights(BonusRolesCase):
+    def _snapshot_plans(self, records=None):
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT id, state, date_end, replaced_by_id, replaces_id, write_uid
+              FROM crm_bonus_plan WHERE company_id = %s ORDER BY id
+            """,
+            [self.company_b.id],
+        )
+        return self.env.cr.fetchall()
+
+    def _snapshot_targets(self, records=None):
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT t.id, (SELECT array_agg(s.id ORDER BY s.id)
+                            FROM crm_bonus_statement s WHERE s.target_id = t.id)
+              FROM crm_bonus_target t WHERE t.company_id = %s ORDER BY t.id
+            """,
+            [self.company_b.id],
+        )
+        return self.env.cr.fetchall()
+
+    def _assert_refused(self, records, method, snapshot, *args):
+        for role, user in self.no_bonus_roles.items():
+            with self.subTest(role=role, method=method):
+                self.assertAccessErrorUntouched(
+                    records.with_user(user), method, *args, snapshot=snapshot
+                )
+
+    def _draft_plan(self, **vals):
+        return self.env["crm.bonus.plan"].create(
+            {
+                "name": "Draft Plan",
+                "company_id": self.company_b.id,
+                "date_start": date(2025, 1, 1),
+                "kpi_ids": [
+                    Command.create({"kpi_type": "confirmed_sales", "weight": 100})
+                ],
+                "level_ids": [
+                    Command.create({"attainment": 100, "payout_factor": 100}),
+                ],
+                **vals,
+            }
+        )
+
+    def test_plan_actions_only_by_bonus_managers(self):
+        draft = self._draft_plan()
+        self._assert_refused(draft, "action_approve", self._snapshot_plans)
+        self._assert_refused(
+            self.plan, "action_replace", self._snapshot_plans, date(2025, 6, 1)
+        )
+        with freeze_time("2025-05-10"):
+            self._assert_refused(self.plan, "action_open_replace", self._snapshot_plans)
+        draft.with_user(self.bonus_manager).action_approve()
+        self.assertEqual(draft.state, "approved")
+        new = self.plan.with_user(self.bonus_manager).action_replace("2025-06-01")
+        self.assertEqual(new.replaces_id, self.plan)
+        self.assertEqual(self.plan.replaced_by_id, new)
+        self.assertEqual(self.plan.date_end, date(2025, 5, 31))
+
+    def test_plan_protected_fields(self):
+        """A draft plan is approved through its checks only: weights that do not
+        sum to 100 are not approved by writing the state."""
+        draft = self._draft_plan()
+        draft.kpi_ids.weight = 50
+        as_manager = draft.with_user(self.bonus_manager)
+        for vals in (
+            {"state": "approved"},
+            {"approved_by_id": self.ann.id},
+            {"replaced_by_id": self.plan.id},
+        ):
+            with self.subTest(vals=vals), self.assertRefused(AccessError, "directly"):
+                as_manager.write(vals)
+        with self.assertRefused(ValidationError, "sum to 50"):
+            as_manager.action_approve()
+        self.assertEqual(draft.state, "draft")
+
+    def test_target_actions_only_by_bonus_managers(self):
+        fresh = self.env["crm.bonus.target"].create(
+            {
+                "plan_id": self.plan.id,
+                "user_id": self.ann.id,
+                "date_from": date(2025, 3, 1),
+            }
+        )
+        self._assert_refused(fresh, "action_generate_next", self._snapshot_targets)
+        self._assert_refused(fresh, "action_create_statements", self._snapshot_targets)
+        fresh.with_user(self.bonus_manager).action_create_statements()
+        self.assertEqual(self.Statement.search_count([("target_id", "=", fresh.id)]), 1)
+        action = fresh.with_user(self.bonus_manager).action_generate_next()
+        self.assertEqual(
+            self.env["crm.bonus.target"].search(action["domain"]).date_from,
+            date(2025, 4, 1),
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBonusBadInput(BonusRolesCase):
+    def _plan_vals(self, levels, **vals):
+        return {
+            "name": "Bad Plan",
+            "company_id": self.company_b.id,
+            "date_start": date(2025, 1, 1),
+            "kpi_ids": [Command.create({"kpi_type": "confirmed_sales", "weight": 100})],
+            "level_ids": [
+                Command.create({"sequence": i, "attainment": att, "payout_factor": pay})
+                for i, (att, pay) in enumerate(levels)
+            ],
+            **vals,
+        }
+
+    def test_replace_with_a_bad_date(self):
+        as_manager = self.plan.with_user(self.bonus_manager)
+        for value in ("not-a-date", "2025-13-45", False, 42, ["2025-06-01"]):
+            with (
+                self.subTest(value=value),
+                self.assertRefused(UserError, "is not a date"),
+            ):
+                as_manager.action_replace(value)
+        self.assertFalse(self.plan.replaced_by_id)
+        self.assertFalse(self.plan.date_end)
+
+    def test_cap_below_payout_at_target(self):
+        Plan = self.env["crm.bonus.plan"].with_user(self.bonus_manager)
+        count = Plan.search_count([])
+        with self.assertRefused(
+            ValidationError,
+            r"cap of the bonus plan Bad Plan, 500\.00 %, is below its payout at "
+            r"100 % attainment, 800\.00 %",
+        ):
+            Plan.create(self._plan_vals([(50, 100), (100, 800)], cap=500))
+        # between levels: the curve at 100 % (50 → 20, 150 → 220: 120)
+        with self.assertRefused(ValidationError, r"120\.00 %"):
+            Plan.create(self._plan_vals([(50, 20), (150, 220)], cap=110))
+        self.assertEqual(Plan.search_count([]), count)
+        plan = Plan.create(self._plan_vals([(100, 100), (150, 200)], cap=150))
+        # a later change of the cap or of one level alone
+        with self.assertRefused(ValidationError, r"80\.00 %, is below"):
+            plan.cap = 80
+        with self.assertRefused(ValidationError, r"is below its payout"):
+            plan.level_ids[0].payout_factor = 160
+        self.assertEqual(plan.cap, 150)
+        self.assertEqual(plan.level_ids[0].payout_factor, 100)
+
+    def test_threshold_above_every_level(self):
+        Plan = self.env["crm.bonus.plan"].with_user(self.bonus_manager)
+        count = Plan.search_count([])
+        with self.assertRefused(
+            ValidationError,
+            r"threshold of the bonus plan Bad Plan, 180\.00 %, is above its highest "
+            r"payout level, 150\.00 %",
+        ):
+            Plan.create(self._plan_vals([(100, 100), (150, 200)], threshold=180))
+        self.assertEqual(Plan.search_count([]), count)
+        plan = Plan.create(self._plan_vals([(100, 100), (150, 200)], threshold=150))
+        with self.assertRefused(ValidationError, "above its highest payout level"):
+            plan.level_ids[1].attainment = 120
+        self.assertEqual(plan.level_ids[1].attainment, 150)
+
+    def test_target_salesperson_is_internal(self):
+        Target = self.env["crm.bonus.target"].with_user(self.bonus_manager)
+        other_company = self.env["res.company"].create({"name": "Other Bonus Co"})
+        stranger = new_test_user(
+            self.env,
+            "crmx_bh_stranger",
+            groups="sales_team.group_sale_salesman",
+            company_id=other_company.id,
+            company_ids=[Command.set(other_company.ids)],
+        )
+        count = Target.search_count([])
+        with self.assertRefused(ValidationError, "Pat Portal is a portal user"):
+            Target.create(
+                {
+                    "plan_id": self.plan.id,
+                    "user_id": self.portal.id,
+                    "date_from": date(2025, 3, 1),
+                }
+            )
+        with self.assertRefused(ValidationError, "does not work for"):
+            Target.create(
+                {
+                    "plan_id": self.plan.id,
+                    "user_id": stranger.id,
+                    "date_from": date(2025, 3, 1),
+                }
+            )
+        target = Target.create(
+            {"plan_id": self.plan.id, "user_id": self.ann.id, "date_from": "2025-03-01"}
+        )
+        with self.assertRefused(ValidationError, "is a portal user"):
+            target.user_id = self.portal
+        self.assertEqual(Target.search_count([]), count + 1)
+        self.assertEqual(target.user_id, self.ann)
+
+    def test_target_of_an_approved_statement_is_fixed(self):
+        """An approved statement is never moved to another salesperson, plan or
+        period through its target."""
+        statement = self._approved_statement(self.ann, 500)
+        as_manager = statement.target_id.with_user(self.bonus_manager)
+        for vals in (
+            {"user_id": self.bob.id},
+            {"date_from": date(2025, 3, 1)},
+            {"plan_id": self._bonus_plan(self.company_b.currency_id).id},
+        ):
+            with (
+                self.subTest(vals=vals),
+                self.assertRefused(UserError, "is Approved: the salesperson"),
+            ):
+                as_manager.write(vals)
+        self.assertEqual(
+            (statement.user_id, statement.date_from), (self.ann, date(2025, 2, 1))
+        )
+        # its on-target bonus may change: the approved payout does not
+        as_manager.amount_on_target = 2000
+        self.assertEqual(statement.amount_payout, 500)
+        # an open statement follows its target
+        statement.state = "draft"
+        as_manager.user_id = self.bob
+        self.assertEqual(statement.user_id, self.bob)
 
 
 @tagged("post_install", "-at_install")
