@@ -11,6 +11,7 @@ from odoo.tools import mute_logger
 
 from .common import CrmExtendedCase
 from .test_bonus_accounting import BonusAccountingCase
+from .test_bonus_estimate import BonusEstimateCase
 
 
 class BonusRolesCase(BonusAccountingCase):
@@ -532,6 +533,39 @@ class TestBonusBadInput(BonusRolesCase):
         statement.state = "draft"
         as_manager.user_id = self.bob
         self.assertEqual(statement.user_id, self.bob)
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2025-02-15 12:00")
+class TestBonusEstimateCompanies(BonusEstimateCase):
+    """Ann's February statement (payout 260) is in the estimate company; a second
+    company knows nothing of it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_2 = cls.env["res.company"].create({"name": "Estimate Co 2"})
+        cls.ann.company_ids |= cls.company_2
+        cls.bonus_manager_2 = new_test_user(
+            cls.env,
+            "crmx_bh_bonus_2",
+            groups="crm_extended.group_bonus_manager",
+            company_id=cls.company_2.id,
+            company_ids=[Command.set(cls.company_2.ids)],
+        )
+
+    def test_estimate_in_current_companies_only(self):
+        def estimate(user, companies):
+            env = self.env(user=user, context={"allowed_company_ids": companies.ids})
+            return env["res.users"].browse(self.ann.id).bonus_estimate
+
+        self.assertEqual(estimate(self.ann, self.company_e), 260)
+        self.assertEqual(estimate(self.ann, self.company_2 | self.company_e), 260)
+        # working in the other company, her estimate is not there
+        self.assertEqual(estimate(self.ann, self.company_2), 0)
+        # the other company's bonus manager does not see it
+        self.assertEqual(estimate(self.bonus_manager_2, self.company_2), 0)
+        self.assertEqual(estimate(self.bonus_manager, self.company_e), 260)
 
 
 @tagged("post_install", "-at_install")
