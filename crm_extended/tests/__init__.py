@@ -25,3 +25,5 @@ from . import test_call_list_queries
 from . import test_bonus_update
 from . import test_bonus_estimate
 from . import test_call_list_release
+from . import test_bonus_hardening
+from . import test_forecast_hardening
