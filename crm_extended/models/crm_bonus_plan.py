@@ -2,7 +2,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import float_compare
+from odoo.tools import float_compare, formatLang
 
 from .crm_forecast import period_bounds
 
@@ -36,9 +36,15 @@ def bonus_period_bounds(company, period_type, day):
 class CrmBonusPlan(models.Model):
     _name = "crm.bonus.plan"
     _description = "Bonus Plan"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "crm.protected.fields.mixin"]
     _order = "company_id, date_start desc, id desc"
     _check_company_auto = True
+
+    # Set by the approval and the replacement only, after their checks
+    _protected_fields = dict.fromkeys(
+        ("state", "date_approved", "approved_by_id", "replaced_by_id", "replaces_id"),
+        "",
+    )
 
     # Fields an approved plan keeps as they are
     _APPROVED_FROZEN = {
@@ -170,8 +176,9 @@ class CrmBonusPlan(models.Model):
     @api.constrains("level_ids", "cap", "threshold")
     def _check_levels(self):
         for plan in self:
+            levels = plan.level_ids.sorted(lambda lv: (lv.sequence, lv.id))
             previous = None
-            for level in plan.level_ids.sorted(lambda lv: (lv.sequence, lv.id)):
+            for level in levels:
                 if previous and (
                     level.attainment <= previous.attainment
                     or level.payout_factor < previous.payout_factor
@@ -190,6 +197,34 @@ class CrmBonusPlan(models.Model):
                         )
                     )
                 previous = level
+            if not levels:
+                continue
+            at_target = plan._curve_factor(100.0)
+            if float_compare(plan.cap, at_target, precision_digits=2) < 0:
+                raise ValidationError(
+                    _(
+                        "The cap of the bonus plan %(name)s, %(cap)s %%, is below "
+                        "its payout at 100 %% attainment, %(payout)s %%: a "
+                        "salesperson on target would not get the on-target bonus. "
+                        "Set the cap to %(payout)s %% or more.",
+                        name=plan.name,
+                        cap=formatLang(self.env, plan.cap),
+                        payout=formatLang(self.env, at_target),
+                    )
+                )
+            top = max(levels.mapped("attainment"))
+            if float_compare(plan.threshold, top, precision_digits=2) > 0:
+                raise ValidationError(
+                    _(
+                        "The threshold of the bonus plan %(name)s, %(threshold)s %%, "
+                        "is above its highest payout level, %(top)s %%: nothing "
+                        "would be paid at any of its levels. Set the threshold to "
+                        "%(top)s %% or less.",
+                        name=plan.name,
+                        threshold=formatLang(self.env, plan.threshold),
+                        top=formatLang(self.env, top),
+                    )
+                )
 
     @api.constrains("payable_account_id")
     def _check_payable_account_id(self):
@@ -255,10 +290,13 @@ class CrmBonusPlan(models.Model):
     # ------------------------------------------------------------------
 
     def _check_bonus_manager(self):
+        """The caller manages bonuses and may change these plans: checked before
+        anything is done."""
         if not (
             self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
         ):
             raise AccessError(_("Only bonus managers approve and replace bonus plans."))
+        self.check_access("write")
 
     def action_approve(self):
         self._check_bonus_manager()
@@ -278,7 +316,7 @@ class CrmBonusPlan(models.Model):
             # Lines may have been edited one by one: check the whole again.
             plan._check_weights()
             plan._check_levels()
-        self.write(
+        self.sudo().write(
             {
                 "state": "approved",
                 "date_approved": fields.Datetime.now(),
@@ -288,11 +326,25 @@ class CrmBonusPlan(models.Model):
         return True
 
     def action_replace(self, date):
-        """Copy an approved plan into a new draft plan valid from ``date``; the
-        approved plan ends the day before. Returns the new plan."""
+        """Copy an approved plan into a new draft plan valid from ``date`` (a date
+        or a string YYYY-MM-DD); the approved plan ends the day before. Returns
+        the new plan."""
         self.ensure_one()
         self._check_bonus_manager()
-        date = fields.Date.to_date(date)
+        given = date
+        try:
+            date = fields.Date.to_date(date)
+        except (TypeError, ValueError):
+            date = None
+        if not date:
+            raise UserError(
+                _(
+                    "The bonus plan %(name)s is replaced from a date such as "
+                    "2025-04-01: %(value)s is not a date.",
+                    name=self.name,
+                    value=repr(given),
+                )
+            )
         if self.state != "approved":
             raise UserError(
                 _(
@@ -323,11 +375,11 @@ class CrmBonusPlan(models.Model):
                 "name": _("%(name)s (from %(date)s)", name=self.name, date=date),
                 "date_start": date,
                 "date_end": self.date_end,
-                "replaces_id": self.id,
             }
         )
+        new_plan.sudo().replaces_id = self
         # The only change an approved plan accepts: it ends where its successor starts.
-        super().write(
+        super(CrmBonusPlan, self.sudo()).write(
             {"date_end": date - relativedelta(days=1), "replaced_by_id": new_plan.id}
         )
         return new_plan
@@ -335,6 +387,7 @@ class CrmBonusPlan(models.Model):
     def action_open_replace(self):
         """The replacing draft plan, created from the first day of the next period."""
         self.ensure_one()
+        self._check_bonus_manager()
         start, end = bonus_period_bounds(
             self.company_id, self.period_type, fields.Date.context_today(self)
         )
@@ -359,6 +412,12 @@ class CrmBonusPlan(models.Model):
         self.ensure_one()
         if attainment < self.threshold or attainment <= 0:
             return 0.0
+        return min(self._curve_factor(attainment), self.cap)
+
+    def _curve_factor(self, attainment):
+        """The payout curve at ``attainment`` (percent, above 0), threshold and cap
+        aside (see ``_payout_factor``)."""
+        self.ensure_one()
         points = [(0.0, 0.0)] + [
             (level.attainment, level.payout_factor)
             for level in self.level_ids.sorted(lambda lv: (lv.sequence, lv.id))
@@ -369,8 +428,7 @@ class CrmBonusPlan(models.Model):
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             if attainment <= x1:
                 break
-        factor = y0 + (y1 - y0) * (attainment - x0) / (x1 - x0)
-        return min(factor, self.cap)
+        return y0 + (y1 - y0) * (attainment - x0) / (x1 - x0)
 
     def _period_bounds(self, day):
         self.ensure_one()

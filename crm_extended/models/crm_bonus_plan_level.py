@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CrmBonusPlanLevel(models.Model):
@@ -29,3 +29,9 @@ class CrmBonusPlanLevel(models.Model):
             "Payout levels are positive percentages.",
         ),
     ]
+
+    @api.constrains("sequence", "attainment", "payout_factor")
+    def _check_plan_curve(self):
+        """A level changed on its own: its plan's curve, cap and threshold are
+        checked again, as when the plan's levels are written."""
+        self.plan_id._check_levels()

@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -6,6 +7,7 @@ from psycopg2 import errors
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
+from odoo.tools.sql import index_exists
 
 from .crm_bonus_plan import KPI_TYPES, MONEY_KPIS
 
@@ -54,9 +56,28 @@ def _utc_midnight(day, tz_name):
 class CrmBonusStatement(models.Model):
     _name = "crm.bonus.statement"
     _description = "Bonus Statement"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "crm.protected.fields.mixin"]
     _order = "date_from desc, user_id, id desc"
     _check_company_auto = True
+
+    # Set by the actions (once they checked the caller's right) and by the
+    # computation, never directly: not even by a bonus manager, who would approve
+    # figures of their own making, nor post without an accountant.
+    _protected_fields = dict.fromkeys(
+        (
+            "state",
+            "amount_on_target",
+            "attainment",
+            "payout_factor",
+            "amount_payout",
+            "date_computed",
+            "date_approved",
+            "approved_by_id",
+            "move_id",
+            "to_recompute",
+        ),
+        "",
+    )
 
     # Fields an approved, posted, paid or cancelled statement keeps as they are
     _FROZEN = {
@@ -132,6 +153,17 @@ class CrmBonusStatement(models.Model):
     event_count = fields.Integer(compute="_compute_source_counts")
     phonecall_count = fields.Integer(compute="_compute_source_counts")
 
+    # One statement per target, cancelled ones aside: the unique index made by
+    # init() (two requests creating one at once both pass the check in Python).
+    _sql_constraints = [
+        (
+            "one_per_target",
+            "",
+            "A bonus target has one bonus statement, cancelled ones aside: cancel "
+            "it before making a new one.",
+        ),
+    ]
+
     @api.depends("line_ids")
     def _compute_source_counts(self):
         counts = {
@@ -159,35 +191,57 @@ class CrmBonusStatement(models.Model):
                 statement.phonecall_count,
             ) = counts.get(statement, (0, 0, 0, 0, 0))
 
-    @api.constrains("target_id", "state")
-    def _check_one_per_target(self):
-        others = self.search(
-            [
-                ("target_id", "in", self.target_id.ids),
-                ("state", "!=", "cancelled"),
-            ]
-        )
-        for statement in self.filtered(lambda s: s.state != "cancelled"):
-            if (
-                len(
-                    others.filtered(lambda s, st=statement: s.target_id == st.target_id)
-                )
-                > 1
-            ):
-                raise ValidationError(
-                    _(
-                        "%(target)s already has a bonus statement: cancel it before "
-                        "making a new one.",
-                        target=statement.target_id.name,
-                    )
-                )
-
     # ------------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------------
 
+    def init(self):
+        res = super().init()
+        if not index_exists(self.env.cr, "crm_bonus_statement_one_per_target"):
+            self.env.cr.execute(
+                """
+                CREATE UNIQUE INDEX crm_bonus_statement_one_per_target
+                    ON crm_bonus_statement (target_id)
+                 WHERE state != 'cancelled'
+                """
+            )
+        return res
+
+    def _check_one_per_target(self, target_ids):
+        """Before statements of ``target_ids`` are created or ``self`` reopened,
+        refuse the targets that would have two statements not cancelled, with
+        their name (the unique index refuses them too, without it)."""
+        counts = Counter(target_id for target_id in target_ids if target_id)
+        taken = self.env["crm.bonus.target"].browse(
+            [target_id for target_id, count in counts.items() if count > 1]
+        )
+        if counts:
+            taken |= self.search(
+                [
+                    ("target_id", "in", list(counts)),
+                    ("state", "!=", "cancelled"),
+                    ("id", "not in", self.ids),
+                ],
+                limit=1,
+            ).target_id
+        if taken:
+            raise ValidationError(
+                _(
+                    "%(target)s already has a bonus statement: cancel it before "
+                    "making a new one.",
+                    target=taken[0].name,
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_one_per_target(
+            [
+                vals.get("target_id")
+                for vals in vals_list
+                if vals.get("state", "draft") != "cancelled"
+            ]
+        )
         statements = super().create(vals_list)
         # A KPI line per KPI of the plan, with its weight and the target's target
         kpi_vals = []
@@ -195,7 +249,7 @@ class CrmBonusStatement(models.Model):
             targets = {
                 line.kpi_type: line.target for line in statement.target_id.line_ids
             }
-            statement.amount_on_target = statement.target_id.amount_on_target
+            statement.sudo().amount_on_target = statement.target_id.amount_on_target
             kpi_vals += [
                 {
                     "statement_id": statement.id,
@@ -206,12 +260,23 @@ class CrmBonusStatement(models.Model):
                 }
                 for kpi in statement.plan_id.kpi_ids
             ]
-        self.env["crm.bonus.statement.kpi"].create(kpi_vals)
+        # Figures of the computation only: nobody creates or changes them by hand
+        self.env["crm.bonus.statement.kpi"].sudo().create(kpi_vals)
         return statements
 
     def write(self, vals):
         if self._FROZEN & set(vals):
             self._check_open()
+        if "target_id" in vals or "state" in vals:
+            # statements moved to another target, or cancelled ones reopened
+            moved = self.filtered(
+                lambda s: vals.get("state", s.state) != "cancelled"
+                and ("target_id" in vals or s.state == "cancelled")
+            )
+            if moved:
+                moved._check_one_per_target(
+                    [vals.get("target_id") or s.target_id.id for s in moved]
+                )
         return super().write(vals)
 
     def _check_lines_editable(self):
@@ -246,10 +311,18 @@ class CrmBonusStatement(models.Model):
     # ------------------------------------------------------------------
 
     def _check_bonus_manager(self):
+        """The caller manages bonuses and may change these statements: checked by
+        every action that computes or moves them, before anything is done."""
         if not (
             self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
         ):
-            raise AccessError(_("Only bonus managers approve bonus statements."))
+            raise AccessError(
+                _(
+                    "Only bonus managers compute, submit, approve, reset and cancel "
+                    "bonus statements."
+                )
+            )
+        self.check_access("write")
 
     def _check_state(self, states, action):
         for statement in self:
@@ -265,20 +338,22 @@ class CrmBonusStatement(models.Model):
                 )
 
     def action_compute(self):
+        self._check_bonus_manager()
         self._check_state(OPEN_STATES, _("computed again"))
         self._compute_statements(self)
         return True
 
     def action_submit(self):
+        self._check_bonus_manager()
         self._check_state(("draft",), _("submitted"))
         self._compute_statements(self)
-        self.write({"state": "to_approve"})
+        self.sudo().write({"state": "to_approve"})
         return True
 
     def action_approve(self):
         self._check_bonus_manager()
         self._check_state(("to_approve",), _("approved"))
-        self.write(
+        self.sudo().write(
             {
                 "state": "approved",
                 "date_approved": fields.Datetime.now(),
@@ -291,15 +366,24 @@ class CrmBonusStatement(models.Model):
         """Back to draft from to approve (refused) or cancelled."""
         self._check_bonus_manager()
         self._check_state(("to_approve", "cancelled"), _("reset to draft"))
-        self.write({"state": "draft"})
+        self.sudo().write({"state": "draft"})
         return True
 
     def action_cancel(self):
-        if any(state in ACCOUNTED_STATES for state in self.mapped("state")):
-            return self._action_cancel_accounted()
-        self._check_bonus_manager()
-        self._check_state(("draft", "to_approve", "approved"), _("cancelled"))
-        self.write({"state": "cancelled"})
+        """Cancel statements: bonus managers cancel draft, to approve and approved
+        ones; accountants cancel posted ones, whose accrual entries they reverse.
+        Both rights are checked before anything is done."""
+        accounted = self.filtered(lambda s: s.state in ACCOUNTED_STATES)
+        others = self - accounted
+        if accounted:
+            accounted._check_bonus_accountant()
+        if others:
+            others._check_bonus_manager()
+            others._check_state(("draft", "to_approve", "approved"), _("cancelled"))
+        if accounted:
+            accounted._cancel_accounted()
+        if others:
+            others.sudo().write({"state": "cancelled"})
         return True
 
     def _action_open_sources(self, model, field, name):
@@ -903,14 +987,18 @@ class CrmBonusStatement(models.Model):
         return self.move_id.line_ids.filtered(lambda line: line.account_id.reconcile)
 
     def _check_bonus_accountant(self):
+        """Segregation of duties: accountants post and reverse the accrual entries;
+        a bonus manager approves, and posts only if also an accountant."""
         if not (
-            self.env.su
-            or self.env.user.has_group("account.group_account_invoice")
-            or self.env.user.has_group("crm_extended.group_bonus_manager")
+            self.env.su or self.env.user.has_group("account.group_account_invoice")
         ):
             raise AccessError(
-                _("Only accountants and bonus managers post bonus statements.")
+                _(
+                    "Only accountants post and reverse bonus accruals: approving a "
+                    "bonus statement does not book it."
+                )
             )
+        self.check_access("read")
 
     def _lock_for_accounting(self):
         """Lock the statements' rows for the rest of the transaction and read their
@@ -1052,15 +1140,18 @@ class CrmBonusStatement(models.Model):
             lambda s: not s.currency_id.is_zero(s.amount_payout)
         )
         with_payout._check_accounting_config()
-        Move_su = self.env["account.move"].sudo()
         for statement in todo:
+            # The entry is the accountant's own (their accounting rights apply);
+            # the statement, which they only read, is marked posted as superuser.
             statement_su = statement.sudo()
             if statement in with_payout:
-                move_su = Move_su.with_company(statement.company_id).create(
-                    statement._prepare_accrual_move_vals()
+                move = (
+                    self.env["account.move"]
+                    .with_company(statement.company_id)
+                    .create(statement._prepare_accrual_move_vals())
                 )
-                move_su.action_post()
-                statement_su.write({"state": "posted", "move_id": move_su.id})
+                move.action_post()
+                statement_su.write({"state": "posted", "move_id": move.id})
             else:
                 statement_su.write({"state": "posted"})
                 statement_su.message_post(
@@ -1068,12 +1159,12 @@ class CrmBonusStatement(models.Model):
                 )
         return True
 
-    def _action_cancel_accounted(self):
-        """Cancel posted statements: their accrual entries are reversed on today's
-        date (or the entry's, if later), reversal reconciled with the entry. A paid
-        statement, or one whose payable line is partly reconciled, cannot be
-        cancelled: its payment comes first."""
-        self._check_bonus_accountant()
+    def _cancel_accounted(self):
+        """Cancel posted statements (the caller's right checked): their accrual
+        entries are reversed on today's date (or the entry's, if later), reversal
+        reconciled with the entry. A paid statement, or one whose payable line is
+        partly reconciled, cannot be cancelled: its payment comes first.
+        Statements cancelled meanwhile by someone else are left as they are."""
         self._lock_for_accounting()
         accounted = self.filtered(lambda s: s.state in ACCOUNTED_STATES)
         for statement in accounted:
@@ -1088,24 +1179,20 @@ class CrmBonusStatement(models.Model):
                         name=statement.name,
                     )
                 )
-        moves_su = accounted.move_id.sudo()
+        moves = accounted.move_id
         accounted.sudo().write({"state": "cancelled"})
         today = fields.Date.context_today(self)
-        if moves_su:
-            moves_su._reverse_moves(
+        if moves:
+            moves._reverse_moves(
                 [
                     {
                         "date": max(today, move.date),
                         "ref": _("Reversal of: %(ref)s", ref=move.ref),
                     }
-                    for move in moves_su
+                    for move in moves
                 ],
                 cancel=True,
             )
-        others = self - accounted
-        if others:
-            others.action_cancel()
-        return True
 
     @api.model
     def _update_paid_state(self, moves):

@@ -1,7 +1,7 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_date
 
 
@@ -11,6 +11,10 @@ class CrmBonusTarget(models.Model):
     _inherit = ["mail.thread"]
     _order = "date_from desc, user_id, id"
     _check_company_auto = True
+
+    # What the target's statements take from it (related stored fields): fixed
+    # once one of them is approved
+    _STATEMENT_FIELDS = {"plan_id", "user_id", "date_from"}
 
     name = fields.Char(compute="_compute_name", store=True)
     plan_id = fields.Many2one(
@@ -104,6 +108,29 @@ class CrmBonusTarget(models.Model):
                     )
                 )
 
+    @api.constrains("user_id", "plan_id")
+    def _check_user_id(self):
+        for target in self:
+            user = target.user_id
+            if user.share:
+                raise ValidationError(
+                    _(
+                        "%(user)s is a portal user: bonus targets are for "
+                        "salespeople, who are internal users.",
+                        user=user.name,
+                    )
+                )
+            if target.company_id not in user.company_ids:
+                raise ValidationError(
+                    _(
+                        "%(user)s does not work for %(company)s: a bonus target of "
+                        "its plan %(plan)s is for a salesperson of the company.",
+                        user=user.name,
+                        company=target.company_id.name,
+                        plan=target.plan_id.name,
+                    )
+                )
+
     @api.constrains("user_id", "date_from", "date_to")
     def _check_overlap(self):
         for target in self:
@@ -156,6 +183,8 @@ class CrmBonusTarget(models.Model):
         return targets
 
     def write(self, vals):
+        if self._STATEMENT_FIELDS & set(vals):
+            self._check_no_closed_statement()
         if "date_from" in vals or "plan_id" in vals:
             for target in self:
                 target_vals = dict(vals)
@@ -167,6 +196,32 @@ class CrmBonusTarget(models.Model):
                 super(CrmBonusTarget, target).write(target_vals)
             return True
         return super().write(vals)
+
+    def _check_no_closed_statement(self):
+        """An approved, posted or paid statement takes its salesperson, plan and
+        period from its target: they no longer change (one query)."""
+        closed_su = (
+            self.env["crm.bonus.statement"]
+            .sudo()
+            .search(
+                [
+                    ("target_id", "in", self.ids),
+                    ("state", "in", ("approved", "posted", "paid")),
+                ],
+                limit=1,
+            )
+        )
+        if closed_su:
+            raise UserError(
+                _(
+                    "The bonus statement of %(target)s is %(state)s: the "
+                    "salesperson, plan and period of its target no longer change.",
+                    target=closed_su.target_id.name,
+                    state=dict(
+                        closed_su._fields["state"]._description_selection(self.env)
+                    )[closed_su.state],
+                )
+            )
 
     @api.model
     def _split_team_targets(self, vals_list):
@@ -208,10 +263,26 @@ class CrmBonusTarget(models.Model):
     # ACTIONS
     # ------------------------------------------------------------------
 
+    def _check_bonus_manager(self, model):
+        """The caller manages bonuses, reads these targets and may create the
+        ``model`` records the action makes: checked before anything is done."""
+        if not (
+            self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
+        ):
+            raise AccessError(
+                _(
+                    "Only bonus managers generate bonus targets and create bonus "
+                    "statements."
+                )
+            )
+        self.check_access("read")
+        self.env[model].check_access("create")
+
     def action_generate_next(self):
         """The next period's targets from these ones (same targets and on-target
         bonus), under the plan that replaces theirs when it has ended. Salespeople
         who already have a target in the next period are left as they are."""
+        self._check_bonus_manager("crm.bonus.target")
         vals_list = []
         for target in self:
             date_from = target.date_to + relativedelta(days=1)
@@ -268,6 +339,7 @@ class CrmBonusTarget(models.Model):
     def action_create_statements(self):
         """A draft statement for each target that has none (cancelled ones aside),
         computed at once."""
+        self._check_bonus_manager("crm.bonus.statement")
         have = self.env["crm.bonus.statement"].search(
             [("target_id", "in", self.ids), ("state", "!=", "cancelled")]
         )

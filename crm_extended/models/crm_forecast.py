@@ -44,9 +44,15 @@ def period_bounds(company, period_type, day):
 class CrmForecast(models.Model):
     _name = "crm.forecast"
     _description = "Sales Forecast"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "crm.protected.fields.mixin"]
     _order = "date_from desc, period_type, company_id, id desc"
     _check_company_auto = True
+
+    # Set by the actions only: a frozen forecast is a snapshot, not a state a
+    # manager writes back to draft
+    _protected_fields = dict.fromkeys(
+        ("state", "date_computed", "date_frozen", "date_closed"), ""
+    )
 
     name = fields.Char(compute="_compute_name", store=True)
     company_id = fields.Many2one(
@@ -230,12 +236,15 @@ class CrmForecast(models.Model):
     # ------------------------------------------------------------------
 
     def _check_manager(self):
+        """The caller is a sales manager who may change these forecasts: checked
+        by every action before anything is done."""
         if not (
             self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
         ):
             raise AccessError(
-                _("Only sales managers compute, freeze and close forecasts.")
+                _("Only sales managers compute, freeze, refresh and close forecasts.")
             )
+        self.check_access("write")
 
     def action_compute(self):
         """(Re)compute draft forecasts from the opportunities as they stand."""
@@ -254,7 +263,7 @@ class CrmForecast(models.Model):
         for forecast in self:
             forecast._compute_lines()
             forecast._update_won(frozen=True)
-        self.write({"state": "frozen", "date_frozen": fields.Datetime.now()})
+        self.sudo().write({"state": "frozen", "date_frozen": fields.Datetime.now()})
         return True
 
     def action_close(self):
@@ -280,12 +289,13 @@ class CrmForecast(models.Model):
                 )
         for forecast in self:
             forecast._update_won(actual=True)
-        self.write({"state": "closed", "date_closed": fields.Datetime.now()})
+        self.sudo().write({"state": "closed", "date_closed": fields.Datetime.now()})
         return True
 
     def action_refresh_won(self):
         """Refresh what was won so far in the period (the only figure of a frozen
         forecast that moves)."""
+        self._check_manager()
         for forecast in self.filtered(lambda f: f.state != "closed"):
             forecast._update_won()
         return True

@@ -1,8 +1,14 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import float_compare, formatLang
 
 # What a manager may still change on the lines of a frozen forecast
 ADJUSTMENT_FIELDS = {"amount_adjusted", "adjustment_note", "is_adjusted"}
+# Bounds of a manager's adjusted forecast, in the company's currency: a forecast
+# of revenue is not negative, and beyond a trillion a figure's cents no longer
+# survive the sums of the rollup (floating point)
+ADJUSTMENT_MIN = 0.0
+ADJUSTMENT_MAX = 1e12
 
 
 class CrmForecastLine(models.Model):
@@ -143,6 +149,31 @@ class CrmForecastLine(models.Model):
                     )
                 )
 
+    @api.constrains("is_adjusted", "amount_adjusted")
+    def _check_amount_adjusted(self):
+        for line in self.filtered("is_adjusted"):
+            amount = line.amount_adjusted
+            if (
+                float_compare(amount, ADJUSTMENT_MIN, precision_digits=2) < 0
+                or float_compare(amount, ADJUSTMENT_MAX, precision_digits=2) > 0
+            ):
+                raise ValidationError(
+                    _(
+                        "The adjusted forecast of %(line)s, %(amount)s, is out of "
+                        "bounds: it is between %(min)s and %(max)s.",
+                        line=line.name,
+                        amount=formatLang(
+                            self.env, amount, currency_obj=line.currency_id
+                        ),
+                        min=formatLang(
+                            self.env, ADJUSTMENT_MIN, currency_obj=line.currency_id
+                        ),
+                        max=formatLang(
+                            self.env, ADJUSTMENT_MAX, currency_obj=line.currency_id
+                        ),
+                    )
+                )
+
     # ------------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------------
@@ -154,6 +185,7 @@ class CrmForecastLine(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self._check_manager()
         changed = set(vals) - ADJUSTMENT_FIELDS
         # Chatter bookkeeping is not a change of the figures
         changed = {name for name in changed if not name.startswith("message_")}
@@ -161,10 +193,6 @@ class CrmForecastLine(models.Model):
             raise UserError(_("Forecast figures are computed; only adjust them."))
         if any(line.state == "closed" for line in self):
             raise UserError(_("A closed forecast cannot be adjusted."))
-        if not (
-            self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
-        ):
-            raise AccessError(_("Only sales managers adjust forecasts."))
         if "amount_adjusted" in vals and "is_adjusted" not in vals:
             vals = dict(vals, is_adjusted=True)
         res = super().write(vals)
@@ -182,6 +210,16 @@ class CrmForecastLine(models.Model):
     # ACTIONS
     # ------------------------------------------------------------------
 
+    def _check_manager(self):
+        """The caller is a sales manager who may change these lines: checked
+        before anything is written."""
+        if not (
+            self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
+        ):
+            raise AccessError(_("Only sales managers adjust forecasts."))
+        self.check_access("write")
+
     def action_clear_adjustment(self):
+        self._check_manager()
         self.write({"is_adjusted": False, "amount_adjusted": 0.0})
         return True

@@ -62,14 +62,16 @@ class ResUsers(models.Model):
     def SELF_WRITEABLE_FIELDS(self):
         return super().SELF_WRITEABLE_FIELDS + ["call_auto_dial"]
 
-    @api.depends_context("uid", "tz")
+    @api.depends_context("uid", "tz", "allowed_company_ids")
     def _compute_bonus_estimate(self):
         statements = self._get_current_bonus_statements()
         for user in self:
             statement = statements.get(user.id)
             user.bonus_estimate = statement.amount_payout if statement else 0.0
+            # without a statement, the current company's currency: the user's
+            # own company may be one the current user does not work in now
             user.bonus_estimate_currency_id = (
-                statement.currency_id if statement else user.company_id.currency_id
+                statement.currency_id if statement else self.env.company.currency_id
             )
 
     def write(self, vals):
@@ -85,7 +87,8 @@ class ResUsers(models.Model):
     def _get_current_bonus_statements(self):
         """{user id: open statement covering today} of these users, in one search
         whatever their number, as superuser records: only for the users whose bonus
-        the current user may see (their own, or any for bonus managers)."""
+        the current user may see (their own, or any for bonus managers), and only
+        in the companies the current user works in now (``env.companies``)."""
         users = self
         if not (
             self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
@@ -100,6 +103,7 @@ class ResUsers(models.Model):
             .search(
                 [
                     ("user_id", "in", users.ids),
+                    ("company_id", "in", self.env.companies.ids),
                     ("state", "in", OPEN_STATES),
                     ("date_from", "<=", today),
                     ("date_to", ">=", today),

@@ -29,3 +29,5 @@ from . import test_forecast
 from . import test_access_matrix
 from . import test_telesales_hardening
 from . import test_sales_hardening
+from . import test_bonus_hardening
+from . import test_forecast_hardening
