@@ -84,7 +84,7 @@ class CrmLead(models.Model):
             lead.forecast_category_stage_id = lead.stage_id
             lead.forecast_category = lead.stage_id.forecast_category or "pipeline"
 
-    @api.depends_context("uid", "tz")
+    @api.depends_context("uid", "tz", "allowed_company_ids")
     @api.depends("user_id", "expected_revenue", "type", "active", "stage_id.is_won")
     def _compute_bonus_estimate(self):
         """Payout of the salesperson's current open statement with the expected

@@ -177,7 +177,7 @@ class CrmTeam(models.Model):
             team.forecast_best_method = best
             team.forecast_best_mape = summary[best]["mape"] if best else 0.0
 
-    @api.depends_context("uid", "tz")
+    @api.depends_context("uid", "tz", "allowed_company_ids")
     def _compute_bonus_estimate(self):
         """The current user's open statement covering today, on the offices they are
         a member of: one search whatever the number of offices."""
@@ -194,7 +194,7 @@ class CrmTeam(models.Model):
                 else (team.company_id or self.env.company).currency_id
             )
 
-    @api.depends_context("uid", "tz")
+    @api.depends_context("uid", "tz", "allowed_company_ids")
     def _compute_bonus_estimate_team(self):
         """For bonus managers only: the payouts of the members' open statements
         covering today, converted to the office's company currency. One search for

@@ -108,8 +108,9 @@ ACCESS = {
     "crm.bonus.target": _BONUS,
     "crm.bonus.target.line": _BONUS,
     "crm.bonus.statement": _BONUS,
-    "crm.bonus.statement.kpi": _BONUS,
-    "crm.bonus.statement.line": _BONUS,
+    # Computed from the source documents only: nobody writes them by hand
+    "crm.bonus.statement.kpi": {**_BONUS, "bonus": "r"},
+    "crm.bonus.statement.line": {**_BONUS, "bonus": "r"},
 }
 
 # Models without a company: wizards kept by the user who opened them
