@@ -823,11 +823,13 @@ class CrmCallListEntry(models.Model):
         if not outcome:
             found = Outcome
         elif isinstance(outcome, str):
-            found = Outcome.search(
+            # One query for the outcome and what logging it reads
+            found = Outcome.search_fetch(
                 [
                     ("code", "=", outcome),
                     ("company_id", "in", [False, self.company_id.id]),
                 ],
+                ["name", "company_id", "action", "requires_note"],
                 order="company_id",
                 limit=1,
             )

@@ -27,7 +27,10 @@ class CrmPhonecall(models.Model):
         copy=False,
     )
     call_list_id = fields.Many2one(
-        related="call_list_entry_id.call_list_id", store=True, index="btree_not_null"
+        related="call_list_entry_id.call_list_id",
+        store=True,
+        index="btree_not_null",
+        precompute=True,
     )
     call_outcome_id = fields.Many2one(
         "crm.call.outcome",

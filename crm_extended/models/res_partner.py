@@ -615,41 +615,46 @@ class ResPartner(models.Model):
             self.env.add_to_compute(self._fields[fname], partners)
 
     def _contact_last_dates(self):
-        """{commercial entity id: its last contact} for these commercial entities: one
-        grouped read per source whatever their number."""
+        """{commercial entity id: its last contact} for these commercial entities:
+        the latest done visit or call, or confirmed order, of the entity or of any
+        of its contacts (archived ones too). One query whatever their number, the
+        entities given as a literal array, which the planner counts."""
         if not self:
             return {}
-        members = self.with_context(active_test=False).search(
-            [("commercial_partner_id", "in", self.ids)]
+        self.env["calendar.event"].flush_model(
+            ["sfa_state", "active", "sfa_partner_id", "start"]
         )
-        # One grouped read each; the grouped partners come with one prefetch.
-        events_su = self.env["calendar.event"].sudo()
-        calls_su = self.env["crm.phonecall"].sudo()
-        orders_su = self.env["sale.order"].sudo()
-        sources = [
-            events_su._read_group(
-                [("sfa_state", "=", "done"), ("sfa_partner_id", "in", members.ids)],
-                ["sfa_partner_id"],
-                ["start:max"],
-            ),
-            calls_su._read_group(
-                [("state", "=", "done"), ("partner_id", "in", members.ids)],
-                ["partner_id"],
-                ["date:max"],
-            ),
-            orders_su._read_group(
-                [("state", "=", "sale"), ("partner_id", "in", members.ids)],
-                ["partner_id"],
-                ["date_order:max"],
-            ),
-        ]
-        latest = {}
-        for groups in sources:
-            for partner, date in groups:
-                entity_id = partner.commercial_partner_id.id
-                if date and (entity_id not in latest or date > latest[entity_id]):
-                    latest[entity_id] = date
-        return latest
+        self.env["crm.phonecall"].flush_model(["state", "active", "partner_id", "date"])
+        self.env["sale.order"].flush_model(["state", "partner_id", "date_order"])
+        self.flush_model(["commercial_partner_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """WITH members AS (
+                       SELECT id, commercial_partner_id FROM res_partner
+                        WHERE commercial_partner_id = ANY(%(entities)s)
+                   )
+                   SELECT m.commercial_partner_id, max(done.day)
+                     FROM (SELECT e.sfa_partner_id AS partner_id, e.start AS day
+                             FROM calendar_event e
+                            WHERE e.sfa_state = 'done' AND e.active
+                              AND e.sfa_partner_id IN (SELECT id FROM members)
+                           UNION ALL
+                           SELECT c.partner_id, c.date
+                             FROM crm_phonecall c
+                            WHERE c.state = 'done' AND c.active
+                              AND c.partner_id IN (SELECT id FROM members)
+                           UNION ALL
+                           SELECT o.partner_id, o.date_order
+                             FROM sale_order o
+                            WHERE o.state = 'sale'
+                              AND o.partner_id IN (SELECT id FROM members)
+                          ) AS done
+                     JOIN members m ON m.id = done.partner_id
+                    GROUP BY m.commercial_partner_id""",
+                entities=list(self.ids),
+            )
+        )
+        return {entity_id: day for entity_id, day in rows if day}
 
     @api.model
     def _cron_contact_followups(self, batch_size=FOLLOWUP_BATCH):
