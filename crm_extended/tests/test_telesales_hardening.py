@@ -4,7 +4,6 @@ whatever the views show. These tests call them as each role would."""
 
 import functools
 import json
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -491,42 +490,16 @@ class TestTelesalesHardening(CallListCase):
 
     # 7. Calls are written by the actions, as the agent's -----------------------
 
-    @contextmanager
-    def _phonecall_guard(self):
-        """crm.phonecall as it is once its user, outcome and order are set by
-        actions only: refused to anyone but the superuser."""
-        Call = type(self.env["crm.phonecall"])
-        guarded = {"user_id", "call_outcome_id", "order_id"}
-        create, write = Call.create, Call.write
-
-        def guarded_create(model, vals_list):
-            vals_list = vals_list if isinstance(vals_list, list) else [vals_list]
-            if not model.env.su and any(guarded & set(vals) for vals in vals_list):
-                raise AccessError("guarded crm.phonecall create")
-            return create(model, vals_list)
-
-        def guarded_write(records, vals):
-            if not records.env.su and guarded & set(vals):
-                raise AccessError("guarded crm.phonecall write")
-            return write(records, vals)
-
-        with (
-            patch.object(Call, "create", guarded_create),
-            patch.object(Call, "write", guarded_write),
-        ):
-            yield
-
     def test_phonecalls_written_by_the_actions(self):
-        with self._phonecall_guard():
-            entry = self._entry()
-            call = entry.action_start_call()
-            entry.action_take_order()
-            entry.order_id.order_line = [
-                Command.create({"product_id": self._product().id})
-            ]
-            entry.action_confirm_order()
-            queued = (entry.call_list_id.entry_ids - entry)[0].with_user(self.agent_1)
-            logged = queued.action_log_outcome("NO_ANSWER")
+        """The call's user, outcome, order and entry are refused to a direct write
+        (crm.phonecall's protected fields): the agent's actions set them."""
+        entry = self._entry()
+        call = entry.action_start_call()
+        entry.action_take_order()
+        entry.order_id.order_line = [Command.create({"product_id": self._product().id})]
+        entry.action_confirm_order()
+        queued = (entry.call_list_id.entry_ids - entry)[0].with_user(self.agent_1)
+        logged = queued.action_log_outcome("NO_ANSWER")
         self.assertEqual(call.user_id, self.agent_1)
         self.assertEqual(call.order_id, entry.order_id)
         self.assertEqual(call.call_outcome_id, self.outcome["order_taken"])
@@ -535,6 +508,8 @@ class TestTelesalesHardening(CallListCase):
         # Returned in the agent's environment, not as superuser.
         self.assertFalse(call.env.su)
         self.assertFalse(logged.env.su)
+        with self.assertRefused(AccessError, "logged through the call list"):
+            call.with_user(self.agent_1).write({"call_outcome_id": False})
 
     def _product(self):
         return self.env["product.product"].create(
