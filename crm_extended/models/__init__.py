@@ -29,6 +29,7 @@ from . import crm_bonus_target_line
 from . import crm_bonus_statement
 from . import crm_bonus_statement_compute
 from . import crm_bonus_statement_accounting
+from . import crm_bonus_statement_update
 from . import crm_bonus_statement_kpi
 from . import crm_bonus_statement_line
 from . import account_partial_reconcile
