@@ -263,7 +263,7 @@ class CrmBonusStatement(models.Model):
                 dt_froms=list(columns[8]),
                 dt_tos=list(columns[9]),
                 kpi_type=kpi_type,
-                query=getattr(self, f"_sql_{kpi_type}")(bounds),
+                query=self._sql_achievement(kpi_type, bounds),
                 table=SQL.identifier(table),
                 columns=SQL(", ").join(SQL.identifier(col) for col in LINE_COLUMNS),
                 found_columns=SQL(", ").join(
@@ -275,6 +275,23 @@ class CrmBonusStatement(models.Model):
     # ------------------------------------------------------------------
     # KPI QUERIES
     # ------------------------------------------------------------------
+
+    def _sql_achievement(self, kpi_type, bounds):
+        """The achievement query of ``kpi_type`` for the scope ``bounds`` (see
+        ``_insert_lines``): rows of ``LINE_COLUMNS``. One query method per KPI type
+        of ``KPI_TYPES``; a type without one is an error, not an empty result."""
+        queries = {
+            "confirmed_sales": self._sql_confirmed_sales,
+            "invoiced_revenue": self._sql_invoiced_revenue,
+            "paid_revenue": self._sql_paid_revenue,
+            "margin": self._sql_margin,
+            "new_customers": self._sql_new_customers,
+            "visits_done": self._sql_visits_done,
+            "calls_done": self._sql_calls_done,
+        }
+        if kpi_type not in queries:
+            raise ValueError(f"No achievement query for the KPI type {kpi_type!r}")
+        return queries[kpi_type](bounds)
 
     def _sql_in_bounds(
         self, bounds, alias, date, user="user_id", company="company_id", day=False
