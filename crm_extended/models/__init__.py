@@ -27,6 +27,9 @@ from . import crm_bonus_plan_level
 from . import crm_bonus_target
 from . import crm_bonus_target_line
 from . import crm_bonus_statement
+from . import crm_bonus_statement_compute
+from . import crm_bonus_statement_accounting
+from . import crm_bonus_statement_update
 from . import crm_bonus_statement_kpi
 from . import crm_bonus_statement_line
 from . import account_partial_reconcile
