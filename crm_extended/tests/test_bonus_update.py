@@ -4,30 +4,27 @@ import psycopg2
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, Command, api, fields
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
-from .common import CrmExtendedCase
+from .common import CrmBonusCase, CrmExtendedCase
 
 
 @tagged("post_install", "-at_install")
-class TestBonusUpdate(CrmExtendedCase):
+class TestBonusUpdate(CrmBonusCase):
     """A company of its own without taxes, a salesperson with monthly targets for
     February and March 2025 on a plan of confirmed sales, invoiced and paid
     revenue; the update follows the sources, and changes after approval become
     adjustments of the next open statement. A second salesperson and a plan of new
     customers: a customer's first order moving from one to the other."""
 
+    bonus_company_name = "Bonus Update Co"
+    bonus_surname = "Update"
+    bonus_login = "crmx_bu"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company_u = cls.env["res.company"].create({"name": "Bonus Update Co"})
-        cls.env["account.chart.template"].try_loading(
-            "generic_coa", cls.company_u, install_demo=False
-        )
-        cls.env = cls.env(
-            context=dict(cls.env.context, allowed_company_ids=cls.company_u.ids)
-        )
-        cls.ann = cls._salesperson("crmx_bu_ann", "Ann Update")
+        cls.company_u = cls.bonus_company
         cls.product = (
             cls.env["product.product"]
             .with_company(cls.company_u)
@@ -53,7 +50,6 @@ class TestBonusUpdate(CrmExtendedCase):
         )
         cls.plan.action_approve()
         # New customers: Bob sells to the same customers as Ann
-        cls.bob = cls._salesperson("crmx_bu_bob", "Bob Update")
         cls.customer_contact = cls.Partner.create(
             {"name": "Update Contact", "parent_id": cls.customer.id}
         )
@@ -74,17 +70,6 @@ class TestBonusUpdate(CrmExtendedCase):
         cls.plan_new.action_approve()
         cls.Target = cls.env["crm.bonus.target"]
         cls.Statement = cls.env["crm.bonus.statement"]
-
-    @classmethod
-    def _salesperson(cls, login, name):
-        return new_test_user(
-            cls.env,
-            login,
-            groups="sales_team.group_sale_salesman",
-            name=name,
-            company_id=cls.company_u.id,
-            company_ids=[Command.set(cls.company_u.ids)],
-        )
 
     def _target(self, day):
         return self.Target.create(
