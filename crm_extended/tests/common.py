@@ -131,31 +131,29 @@ class CrmBonusCase(CrmExtendedCase):
     """The bonus world: a company of its own, the one the environment works in, with
     a chart of accounts, and its people: salespeople Ann and Bob, a bonus manager
     (Bea), an accountant (Acc) and a sales manager who is no bonus manager (Sal).
-    A subclass names the company, the people's surname and the logins' prefix."""
+    A subclass names the company and the people's surname."""
 
     bonus_company_name = "Bonus Co"
-    bonus_surname = "Bonus"  # Ann Bonus, Bob Bonus, ...
-    bonus_login = "crmx_bonus"  # crmx_bonus_ann, crmx_bonus_bob, ...
+    bonus_surname = "Bonus"  # Ann Bonus (login crmx_ann_bonus), Bob Bonus, ...
     bonus_chart = True  # False: a company without a chart of accounts
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.bonus_company = cls._bonus_company(cls.bonus_company_name, cls.bonus_chart)
-        for attr, suffix, role, first_name in (
-            ("ann", "ann", "salesperson", "Ann"),
-            ("bob", "bob", "salesperson", "Bob"),
-            ("bonus_manager", "bonus", "bonus_manager", "Bea"),
-            ("accountant", "accountant", "accountant", "Acc"),
-            ("bonus_sales_manager", "manager", "sales_manager", "Sal"),
-        ):
-            user = cls._user(
-                role,
-                f"{cls.bonus_login}_{suffix}",
-                f"{first_name} {cls.bonus_surname}",
-                company=cls.bonus_company,
-            )
-            setattr(cls, attr, user)
+        cls.ann = cls._bonus_user("salesperson", "Ann")
+        cls.bob = cls._bonus_user("salesperson", "Bob")
+        cls.bonus_manager = cls._bonus_user("bonus_manager", "Bea")
+        cls.accountant = cls._bonus_user("accountant", "Acc")
+        cls.bonus_sales_manager = cls._bonus_user("sales_manager", "Sal")
+
+    @classmethod
+    def _bonus_user(cls, role, first_name):
+        """A user of ``role`` in the bonus company, named ``first_name`` and the
+        class's surname."""
+        name = f"{first_name} {cls.bonus_surname}"
+        login = f"crmx_{name.lower().replace(' ', '_')}"
+        return cls._user(role, login, name, company=cls.bonus_company)
 
     @classmethod
     def _bonus_company(cls, name, chart=True):

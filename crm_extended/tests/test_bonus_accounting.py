@@ -16,7 +16,6 @@ class BonusAccountingCase(CrmBonusCase):
 
     bonus_company_name = "Bonus Accounting Co"
     bonus_surname = "Accrual"
-    bonus_login = "crmx_ba"
 
     @classmethod
     def setUpClass(cls):

@@ -19,7 +19,6 @@ class BonusEstimateCase(CrmBonusCase):
 
     bonus_company_name = "Bonus Estimate Co"
     bonus_surname = "Estimate"
-    bonus_login = "crmx_be"
     bonus_chart = False
 
     @classmethod
@@ -222,9 +221,7 @@ class TestBonusEstimateDashboard(BonusEstimateCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env["ir.config_parameter"].set_param("sales_team.membership_multi", True)
-        cls.carl = cls._user(
-            "salesperson", "crmx_be_carl", "Carl Estimate", company=cls.company_e
-        )
+        cls.carl = cls._bonus_user("salesperson", "Carl")
         cls.sales_manager_e = cls.bonus_sales_manager
         cls.foreign = cls.env["res.currency"].create(
             {"name": "BXC", "symbol": "¤", "rounding": 0.01}

@@ -34,7 +34,6 @@ class TestBonusStatement(CrmBonusCase):
     """
 
     bonus_company_name = "Bonus Statement Co"
-    bonus_login = "crmx_bs"
 
     @classmethod
     def setUpClass(cls):

@@ -19,7 +19,6 @@ class TestBonusUpdate(CrmBonusCase):
 
     bonus_company_name = "Bonus Update Co"
     bonus_surname = "Update"
-    bonus_login = "crmx_bu"
 
     @classmethod
     def setUpClass(cls):
