@@ -1,5 +1,6 @@
 import unittest
 from contextlib import contextmanager
+from datetime import date
 
 from odoo import Command
 from odoo.tests import HttpCase, TransactionCase, common, new_test_user
@@ -154,6 +155,30 @@ class CrmBonusCase(CrmExtendedCase):
         name = f"{first_name} {cls.bonus_surname}"
         login = f"crmx_{name.lower().replace(' ', '_')}"
         return cls._user(role, login, name, company=cls.bonus_company)
+
+    @classmethod
+    def _bonus_target(cls, plan, user, targets, amount=1000, day=date(2025, 2, 1)):
+        """A target of ``user`` on ``plan`` for the period of ``day``: ``targets``
+        is {kpi_type: target}, ``amount`` the amount on target."""
+        return cls.env["crm.bonus.target"].create(
+            {
+                "plan_id": plan.id,
+                "user_id": user.id,
+                "date_from": day,
+                "amount_on_target": amount,
+                "line_ids": [
+                    Command.create({"kpi_type": kpi_type, "target": value})
+                    for kpi_type, value in targets.items()
+                ],
+            }
+        )
+
+    @classmethod
+    def _bonus_statement(cls, plan, user, targets, amount=1000, day=date(2025, 2, 1)):
+        """The statement that a new target (``_bonus_target``) creates."""
+        target = cls._bonus_target(plan, user, targets, amount, day)
+        target.action_create_statements()
+        return cls.env["crm.bonus.statement"].search([("target_id", "=", target.id)])
 
     @classmethod
     def _bonus_company(cls, name, chart=True):

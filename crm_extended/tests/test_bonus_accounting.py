@@ -116,18 +116,8 @@ class BonusAccountingCase(CrmBonusCase):
         """An approved statement of February 2025 with the given payout and KPI
         figures ({kpi_type: (target, achieved)})."""
         achieved = achieved or {"confirmed_sales": (1000, 1200), "visits_done": (10, 8)}
-        target = cls.env["crm.bonus.target"].create(
-            {
-                "plan_id": (plan or cls.plan).id,
-                "user_id": user.id,
-                "date_from": date(2025, 2, 1),
-                "amount_on_target": 1000,
-                "line_ids": [
-                    Command.create({"kpi_type": kpi_type, "target": figures[0]})
-                    for kpi_type, figures in achieved.items()
-                ],
-            }
-        )
+        targets = {kpi_type: figures[0] for kpi_type, figures in achieved.items()}
+        target = cls._bonus_target(plan or cls.plan, user, targets)
         statement = cls.env["crm.bonus.statement"].create({"target_id": target.id})
         total = 0.0
         for kpi in statement.kpi_ids:

@@ -53,20 +53,8 @@ class BonusEstimateCase(CrmBonusCase):
             }
         )
         cls.plan.action_approve()
-        target = cls.env["crm.bonus.target"].create(
-            {
-                "plan_id": cls.plan.id,
-                "user_id": cls.ann.id,
-                "date_from": date(2025, 2, 1),
-                "amount_on_target": 500,
-                "line_ids": [
-                    Command.create({"kpi_type": "confirmed_sales", "target": 1000})
-                ],
-            }
-        )
-        target.action_create_statements()
-        cls.statement = cls.env["crm.bonus.statement"].search(
-            [("target_id", "=", target.id)]
+        cls.statement = cls._bonus_statement(
+            cls.plan, cls.ann, {"confirmed_sales": 1000}, amount=500
         )
 
     @classmethod
@@ -239,20 +227,8 @@ class TestBonusEstimateDashboard(BonusEstimateCase):
             {"name": "Estimate Plan BXC", "currency_id": cls.foreign.id}
         )
         plan.action_approve()
-        target = cls.env["crm.bonus.target"].create(
-            {
-                "plan_id": plan.id,
-                "user_id": cls.carl.id,
-                "date_from": date(2025, 2, 1),
-                "amount_on_target": 500,
-                "line_ids": [
-                    Command.create({"kpi_type": "confirmed_sales", "target": 1000})
-                ],
-            }
-        )
-        target.action_create_statements()
-        cls.statement_carl = cls.env["crm.bonus.statement"].search(
-            [("target_id", "=", target.id)]
+        cls.statement_carl = cls._bonus_statement(
+            plan, cls.carl, {"confirmed_sales": 1000}, amount=500
         )
         cls.north, cls.south, cls.west = cls.env["crm.team"].create(
             [

@@ -263,21 +263,8 @@ class TestBonusStatement(CrmBonusCase):
         plan.action_approve()
         return plan
 
-    def _statement(self, user, targets, plan=None, amount=1000, day=None):
-        target = self.Target.create(
-            {
-                "plan_id": (plan or self.plan).id,
-                "user_id": user.id,
-                "date_from": day or date(2025, 2, 1),
-                "amount_on_target": amount,
-                "line_ids": [
-                    Command.create({"kpi_type": kpi_type, "target": value})
-                    for kpi_type, value in targets.items()
-                ],
-            }
-        )
-        self.Target.browse(target.ids).action_create_statements()
-        return self.Statement.search([("target_id", "=", target.id)])
+    def _statement(self, user, targets, plan=None, amount=1000, day=date(2025, 2, 1)):
+        return self._bonus_statement(plan or self.plan, user, targets, amount, day)
 
     def _achieved(self, statement):
         return {kpi.kpi_type: round(kpi.achieved, 2) for kpi in statement.kpi_ids}

@@ -8,6 +8,9 @@ from odoo.tests import tagged
 
 from .common import CrmBonusCase, CrmExtendedCase
 
+# Ann's monthly targets
+TARGETS = {"confirmed_sales": 1000, "invoiced_revenue": 1000, "paid_revenue": 1000}
+
 
 @tagged("post_install", "-at_install")
 class TestBonusUpdate(CrmBonusCase):
@@ -67,31 +70,13 @@ class TestBonusUpdate(CrmBonusCase):
             }
         )
         cls.plan_new.action_approve()
-        cls.Target = cls.env["crm.bonus.target"]
         cls.Statement = cls.env["crm.bonus.statement"]
 
     def _target(self, day):
-        return self.Target.create(
-            {
-                "plan_id": self.plan.id,
-                "user_id": self.ann.id,
-                "date_from": day,
-                "amount_on_target": 1000,
-                "line_ids": [
-                    Command.create({"kpi_type": kpi_type, "target": 1000})
-                    for kpi_type in (
-                        "confirmed_sales",
-                        "invoiced_revenue",
-                        "paid_revenue",
-                    )
-                ],
-            }
-        )
+        return self._bonus_target(self.plan, self.ann, TARGETS, day=day)
 
     def _statement(self, day):
-        target = self._target(day)
-        target.action_create_statements()
-        return self.Statement.search([("target_id", "=", target.id)])
+        return self._bonus_statement(self.plan, self.ann, TARGETS, day=day)
 
     def _invoice(self, day, quantity=1, move_type="out_invoice"):
         move = (
@@ -128,19 +113,9 @@ class TestBonusUpdate(CrmBonusCase):
         )
 
     def _new_customer_statement(self, user, day):
-        target = self.Target.create(
-            {
-                "plan_id": self.plan_new.id,
-                "user_id": user.id,
-                "date_from": day,
-                "amount_on_target": 100,
-                "line_ids": [
-                    Command.create({"kpi_type": "new_customers", "target": 1})
-                ],
-            }
+        return self._bonus_statement(
+            self.plan_new, user, {"new_customers": 1}, amount=100, day=day
         )
-        target.action_create_statements()
-        return self.Statement.search([("target_id", "=", target.id)])
 
     def _confirmed_order(
         self, quantity, user=None, partner=None, when="2025-02-14 10:00"
