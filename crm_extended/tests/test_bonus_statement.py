@@ -53,32 +53,21 @@ class TestBonusStatement(CrmBonusCase):
         cls.categ_b = Category.create({"name": "Parts", "parent_id": cls.categ_a.id})
         cls.categ_c = Category.create({"name": "Services"})
         Product = cls.env["product.product"].with_company(cls.company_s)
-        cls.machine = Product.create(
-            {
-                "name": "Machine",
-                "list_price": 100,
-                "standard_price": 60,
-                "categ_id": cls.categ_a.id,
-                "taxes_id": [Command.set(cls.tax.ids)],
-            }
-        )
-        cls.part = Product.create(
-            {
-                "name": "Part",
-                "list_price": 50,
-                "standard_price": 10,
-                "categ_id": cls.categ_b.id,
-                "taxes_id": [Command.set(cls.tax.ids)],
-            }
-        )
-        cls.service = Product.create(
-            {
-                "name": "Service",
-                "list_price": 80,
-                "standard_price": 0,
-                "categ_id": cls.categ_c.id,
-                "taxes_id": [Command.set(cls.tax.ids)],
-            }
+        cls.machine, cls.part, cls.service = Product.create(
+            [
+                {
+                    "name": name,
+                    "list_price": list_price,
+                    "standard_price": standard_price,
+                    "categ_id": categ.id,
+                    "taxes_id": [Command.set(cls.tax.ids)],
+                }
+                for name, list_price, standard_price, categ in (
+                    ("Machine", 100, 60, cls.categ_a),
+                    ("Part", 50, 10, cls.categ_b),
+                    ("Service", 80, 0, cls.categ_c),
+                )
+            ]
         )
         cls.old_customer = cls._customer("Old Customer")
         cls.new_customer = cls._customer("New Customer")
