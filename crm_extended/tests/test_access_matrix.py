@@ -7,19 +7,19 @@ fails these tests: the next model gets its security reviewed by default.
 """
 
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CrmExtendedCase
 
-# The roles of DESIGN.md, as the groups a user of that role holds
+# The roles of DESIGN.md, as the roles of tests/common.py's ROLE_GROUPS
 ROLES = {
-    "salesperson": "sales_team.group_sale_salesman",
-    "agent": "crm_extended.group_telesales_agent",
-    "regional": "crm_extended.group_regional_manager",
-    "manager": "sales_team.group_sale_manager",
-    "bonus": "crm_extended.group_bonus_manager",
-    "accountant": "account.group_account_invoice",
-    "portal": "base.group_portal",
+    "salesperson": "salesperson",
+    "agent": "telesales_agent",
+    "regional": "regional_manager",
+    "manager": "sales_manager",
+    "bonus": "bonus_manager",
+    "accountant": "accountant",
+    "portal": "portal",
 }
 
 # r: read and read_group, c: create, w: write, u: unlink. What a role may do on the
@@ -123,13 +123,12 @@ class TestAccessMatrix(CrmExtendedCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.role_users = {
-            role: new_test_user(
-                cls.env,
+            role: cls._user(
+                user_role if role == "portal" else f"employee,{user_role}",
                 f"crmx_matrix_{role}",
-                groups=group if role == "portal" else f"base.group_user,{group}",
-                name=f"Matrix {role}",
+                f"Matrix {role}",
             )
-            for role, group in ROLES.items()
+            for role, user_role in ROLES.items()
         }
 
     @classmethod

@@ -4,65 +4,24 @@ from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
-from .common import CrmExtendedCase
+from .common import CrmBonusCase, CrmExtendedCase
 
 
-class BonusAccountingCase(CrmExtendedCase):
+class BonusAccountingCase(CrmBonusCase):
     """A company of its own with a chart of accounts, bonus journal and accounts,
     a sales region with an analytic account, and approved February 2025 statements
     whose figures are set by hand (the KPIs are the core's tests' business)."""
 
+    bonus_company_name = "Bonus Accounting Co"
+    bonus_surname = "Accrual"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company_b = cls.env["res.company"].create({"name": "Bonus Accounting Co"})
-        cls.env["account.chart.template"].try_loading(
-            "generic_coa", cls.company_b, install_demo=False
-        )
-        cls.env = cls.env(
-            context=dict(cls.env.context, allowed_company_ids=cls.company_b.ids)
-        )
-        company_vals = {
-            "company_id": cls.company_b.id,
-            "company_ids": [Command.set(cls.company_b.ids)],
-        }
-        cls.ann = new_test_user(
-            cls.env,
-            "crmx_ba_ann",
-            groups="sales_team.group_sale_salesman",
-            name="Ann Accrual",
-            **company_vals,
-        )
-        cls.bob = new_test_user(
-            cls.env,
-            "crmx_ba_bob",
-            groups="sales_team.group_sale_salesman",
-            name="Bob Accrual",
-            **company_vals,
-        )
-        cls.bonus_manager = new_test_user(
-            cls.env,
-            "crmx_ba_bonus",
-            groups="crm_extended.group_bonus_manager",
-            name="Bea Accrual",
-            **company_vals,
-        )
-        cls.accountant = new_test_user(
-            cls.env,
-            "crmx_ba_accountant",
-            groups="account.group_account_invoice",
-            name="Acc Accrual",
-            **company_vals,
-        )
-        cls.sales_manager_b = new_test_user(
-            cls.env,
-            "crmx_ba_manager",
-            groups="sales_team.group_sale_manager",
-            name="Sal Accrual",
-            **company_vals,
-        )
+        cls.company_b = cls.bonus_company
+        cls.sales_manager_b = cls.bonus_sales_manager
         Account = cls.env["account.account"].with_company(cls.company_b)
         cls.expense = Account.create(
             {"name": "Bonus Expense", "code": "649900", "account_type": "expense"}
@@ -157,18 +116,8 @@ class BonusAccountingCase(CrmExtendedCase):
         """An approved statement of February 2025 with the given payout and KPI
         figures ({kpi_type: (target, achieved)})."""
         achieved = achieved or {"confirmed_sales": (1000, 1200), "visits_done": (10, 8)}
-        target = cls.env["crm.bonus.target"].create(
-            {
-                "plan_id": (plan or cls.plan).id,
-                "user_id": user.id,
-                "date_from": date(2025, 2, 1),
-                "amount_on_target": 1000,
-                "line_ids": [
-                    Command.create({"kpi_type": kpi_type, "target": figures[0]})
-                    for kpi_type, figures in achieved.items()
-                ],
-            }
-        )
+        targets = {kpi_type: figures[0] for kpi_type, figures in achieved.items()}
+        target = cls._bonus_target(plan or cls.plan, user, targets)
         statement = cls.env["crm.bonus.statement"].create({"target_id": target.id})
         total = 0.0
         for kpi in statement.kpi_ids:

@@ -4,51 +4,27 @@ from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import CrmExtendedCase
+from .common import CrmBonusCase
 
 
-class BonusEstimateCase(CrmExtendedCase):
+class BonusEstimateCase(CrmBonusCase):
     """A company of its own without taxes; a monthly plan of 100 % confirmed
     sales with a threshold of 50 % and the curve 50 % → 40 %, 100 % → 100 %.
     Ann's February target is 1,000 of sales for 500 on target; she confirmed 600
     in February: attainment 60 %, factor 40 + 60 × 10 / 50 = 52 %, payout 260.
     Bob has no target."""
 
+    bonus_company_name = "Bonus Estimate Co"
+    bonus_surname = "Estimate"
+    bonus_chart = False
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company_e = cls.env["res.company"].create({"name": "Bonus Estimate Co"})
-        cls.env = cls.env(
-            context=dict(cls.env.context, allowed_company_ids=cls.company_e.ids)
-        )
-        company_vals = {
-            "company_id": cls.company_e.id,
-            "company_ids": [Command.set(cls.company_e.ids)],
-        }
-        cls.ann = new_test_user(
-            cls.env,
-            "crmx_be_ann",
-            groups="sales_team.group_sale_salesman",
-            name="Ann Estimate",
-            **company_vals,
-        )
-        cls.bob = new_test_user(
-            cls.env,
-            "crmx_be_bob",
-            groups="sales_team.group_sale_salesman",
-            name="Bob Estimate",
-            **company_vals,
-        )
-        cls.bonus_manager = new_test_user(
-            cls.env,
-            "crmx_be_bonus",
-            groups="sales_team.group_sale_salesman,crm_extended.group_bonus_manager",
-            name="Bea Estimate",
-            **company_vals,
-        )
+        cls.company_e = cls.bonus_company
         cls.product = (
             cls.env["product.product"]
             .with_company(cls.company_e)
@@ -77,20 +53,8 @@ class BonusEstimateCase(CrmExtendedCase):
             }
         )
         cls.plan.action_approve()
-        target = cls.env["crm.bonus.target"].create(
-            {
-                "plan_id": cls.plan.id,
-                "user_id": cls.ann.id,
-                "date_from": date(2025, 2, 1),
-                "amount_on_target": 500,
-                "line_ids": [
-                    Command.create({"kpi_type": "confirmed_sales", "target": 1000})
-                ],
-            }
-        )
-        target.action_create_statements()
-        cls.statement = cls.env["crm.bonus.statement"].search(
-            [("target_id", "=", target.id)]
+        cls.statement = cls._bonus_statement(
+            cls.plan, cls.ann, {"confirmed_sales": 1000}, amount=500
         )
 
     @classmethod
@@ -245,24 +209,8 @@ class TestBonusEstimateDashboard(BonusEstimateCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env["ir.config_parameter"].set_param("sales_team.membership_multi", True)
-        company_vals = {
-            "company_id": cls.company_e.id,
-            "company_ids": [Command.set(cls.company_e.ids)],
-        }
-        cls.carl = new_test_user(
-            cls.env,
-            "crmx_be_carl",
-            groups="sales_team.group_sale_salesman",
-            name="Carl Estimate",
-            **company_vals,
-        )
-        cls.sales_manager_e = new_test_user(
-            cls.env,
-            "crmx_be_manager",
-            groups="sales_team.group_sale_manager",
-            name="Mia Estimate",
-            **company_vals,
-        )
+        cls.carl = cls._bonus_user("salesperson", "Carl")
+        cls.sales_manager_e = cls.bonus_sales_manager
         cls.foreign = cls.env["res.currency"].create(
             {"name": "BXC", "symbol": "¤", "rounding": 0.01}
         )
@@ -279,20 +227,8 @@ class TestBonusEstimateDashboard(BonusEstimateCase):
             {"name": "Estimate Plan BXC", "currency_id": cls.foreign.id}
         )
         plan.action_approve()
-        target = cls.env["crm.bonus.target"].create(
-            {
-                "plan_id": plan.id,
-                "user_id": cls.carl.id,
-                "date_from": date(2025, 2, 1),
-                "amount_on_target": 500,
-                "line_ids": [
-                    Command.create({"kpi_type": "confirmed_sales", "target": 1000})
-                ],
-            }
-        )
-        target.action_create_statements()
-        cls.statement_carl = cls.env["crm.bonus.statement"].search(
-            [("target_id", "=", target.id)]
+        cls.statement_carl = cls._bonus_statement(
+            plan, cls.carl, {"confirmed_sales": 1000}, amount=500
         )
         cls.north, cls.south, cls.west = cls.env["crm.team"].create(
             [

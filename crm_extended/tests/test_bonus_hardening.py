@@ -6,7 +6,7 @@ from psycopg2 import errors
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import _as_validation_error
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import CrmExtendedCase
@@ -24,37 +24,21 @@ class BonusRolesCase(BonusAccountingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company_vals = {
-            "company_id": cls.company_b.id,
-            "company_ids": [Command.set(cls.company_b.ids)],
-        }
-        cls.telesales = new_test_user(
-            cls.env,
-            "crmx_bh_tele",
-            groups="crm_extended.group_telesales_agent",
-            name="Tom Telesales",
-            **company_vals,
+        company = cls.company_b
+        cls.telesales = cls._user(
+            "telesales_agent", "crmx_bh_tele", "Tom Telesales", company=company
         )
-        cls.regional = new_test_user(
-            cls.env,
-            "crmx_bh_regional",
-            groups="crm_extended.group_regional_manager",
-            name="Rita Regional",
-            **company_vals,
+        cls.regional = cls._user(
+            "regional_manager", "crmx_bh_regional", "Rita Regional", company=company
         )
-        cls.portal = new_test_user(
-            cls.env,
-            "crmx_bh_portal",
-            groups="base.group_portal",
-            name="Pat Portal",
-            **company_vals,
+        cls.portal = cls._user(
+            "portal", "crmx_bh_portal", "Pat Portal", company=company
         )
-        cls.bonus_accountant = new_test_user(
-            cls.env,
+        cls.bonus_accountant = cls._user(
+            "bonus_manager,accountant",
             "crmx_bh_bonus_acc",
-            groups="crm_extended.group_bonus_manager,account.group_account_invoice",
-            name="Bea Books",
-            **company_vals,
+            "Bea Books",
+            company=company,
         )
         product = (
             cls.env["product.product"]
@@ -476,13 +460,7 @@ class TestBonusBadInput(BonusRolesCase):
     def test_target_salesperson_is_internal(self):
         Target = self.env["crm.bonus.target"].with_user(self.bonus_manager)
         other_company = self.env["res.company"].create({"name": "Other Bonus Co"})
-        stranger = new_test_user(
-            self.env,
-            "crmx_bh_stranger",
-            groups="sales_team.group_sale_salesman",
-            company_id=other_company.id,
-            company_ids=[Command.set(other_company.ids)],
-        )
+        stranger = self._user("salesperson", "crmx_bh_stranger", company=other_company)
         count = Target.search_count([])
         with self.assertRefused(ValidationError, "Pat Portal is a portal user"):
             Target.create(
@@ -546,12 +524,8 @@ class TestBonusEstimateCompanies(BonusEstimateCase):
         super().setUpClass()
         cls.company_2 = cls.env["res.company"].create({"name": "Estimate Co 2"})
         cls.ann.company_ids |= cls.company_2
-        cls.bonus_manager_2 = new_test_user(
-            cls.env,
-            "crmx_bh_bonus_2",
-            groups="crm_extended.group_bonus_manager",
-            company_id=cls.company_2.id,
-            company_ids=[Command.set(cls.company_2.ids)],
+        cls.bonus_manager_2 = cls._user(
+            "bonus_manager", "crmx_bh_bonus_2", company=cls.company_2
         )
 
     def test_estimate_in_current_companies_only(self):

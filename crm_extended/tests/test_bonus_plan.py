@@ -4,7 +4,7 @@ from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CrmExtendedCase
 
@@ -16,13 +16,8 @@ class BonusCase(CrmExtendedCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company_b = cls.env["res.company"].create({"name": "Bonus Co"})
-        cls.bonus_manager = new_test_user(
-            cls.env,
-            "crmx_bonus_manager",
-            groups="crm_extended.group_bonus_manager",
-            name="Bea Bonus",
-            company_id=cls.company_b.id,
-            company_ids=[Command.set(cls.company_b.ids)],
+        cls.bonus_manager = cls._user(
+            "bonus_manager", "crmx_bonus_manager", "Bea Bonus", company=cls.company_b
         )
         cls.Plan = cls.env["crm.bonus.plan"].with_company(cls.company_b)
 
@@ -170,21 +165,11 @@ class TestBonusTarget(BonusCase):
         super().setUpClass()
         cls.plan = cls._plan()
         cls.plan.action_approve()
-        cls.seller_a = new_test_user(
-            cls.env,
-            "crmx_bt_a",
-            groups="sales_team.group_sale_salesman",
-            name="Ann Target",
-            company_id=cls.company_b.id,
-            company_ids=[Command.set(cls.company_b.ids)],
+        cls.seller_a = cls._user(
+            "salesperson", "crmx_bt_a", "Ann Target", company=cls.company_b
         )
-        cls.seller_b = new_test_user(
-            cls.env,
-            "crmx_bt_b",
-            groups="sales_team.group_sale_salesman",
-            name="Bob Target",
-            company_id=cls.company_b.id,
-            company_ids=[Command.set(cls.company_b.ids)],
+        cls.seller_b = cls._user(
+            "salesperson", "crmx_bt_b", "Bob Target", company=cls.company_b
         )
         cls.team = cls.env["crm.team"].create(
             {

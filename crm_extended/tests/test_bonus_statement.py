@@ -4,9 +4,9 @@ from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
-from .common import CrmExtendedCase
+from .common import CrmBonusCase
 
 # KPI weights of the plan: every KPI at once
 WEIGHTS = {
@@ -21,7 +21,7 @@ WEIGHTS = {
 
 
 @tagged("post_install", "-at_install")
-class TestBonusStatement(CrmExtendedCase):
+class TestBonusStatement(CrmBonusCase):
     """A company of its own with a chart of accounts, a 10 % tax and two
     salespeople; February 2025 is the period. Ann's documents:
 
@@ -33,55 +33,13 @@ class TestBonusStatement(CrmExtendedCase):
       counted once), a logged call held, a logged call open.
     """
 
+    bonus_company_name = "Bonus Statement Co"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company_s = cls.env["res.company"].create({"name": "Bonus Statement Co"})
-        cls.env["account.chart.template"].try_loading(
-            "generic_coa", cls.company_s, install_demo=False
-        )
-        cls.env = cls.env(
-            context=dict(cls.env.context, allowed_company_ids=cls.company_s.ids)
-        )
-        company_vals = {
-            "company_id": cls.company_s.id,
-            "company_ids": [Command.set(cls.company_s.ids)],
-        }
-        cls.ann = new_test_user(
-            cls.env,
-            "crmx_bs_ann",
-            groups="sales_team.group_sale_salesman",
-            name="Ann Bonus",
-            **company_vals,
-        )
-        cls.bob = new_test_user(
-            cls.env,
-            "crmx_bs_bob",
-            groups="sales_team.group_sale_salesman",
-            name="Bob Bonus",
-            **company_vals,
-        )
-        cls.bonus_manager = new_test_user(
-            cls.env,
-            "crmx_bs_bonus",
-            groups="crm_extended.group_bonus_manager",
-            name="Bea Bonus",
-            **company_vals,
-        )
-        cls.sales_manager_s = new_test_user(
-            cls.env,
-            "crmx_bs_manager",
-            groups="sales_team.group_sale_manager",
-            name="Sal Manager",
-            **company_vals,
-        )
-        cls.accountant = new_test_user(
-            cls.env,
-            "crmx_bs_accountant",
-            groups="account.group_account_invoice",
-            name="Acc Bonus",
-            **company_vals,
-        )
+        cls.company_s = cls.bonus_company
+        cls.sales_manager_s = cls.bonus_sales_manager
         cls.tax = cls.env["account.tax"].create(
             {
                 "name": "Bonus VAT 10",
@@ -95,32 +53,21 @@ class TestBonusStatement(CrmExtendedCase):
         cls.categ_b = Category.create({"name": "Parts", "parent_id": cls.categ_a.id})
         cls.categ_c = Category.create({"name": "Services"})
         Product = cls.env["product.product"].with_company(cls.company_s)
-        cls.machine = Product.create(
-            {
-                "name": "Machine",
-                "list_price": 100,
-                "standard_price": 60,
-                "categ_id": cls.categ_a.id,
-                "taxes_id": [Command.set(cls.tax.ids)],
-            }
-        )
-        cls.part = Product.create(
-            {
-                "name": "Part",
-                "list_price": 50,
-                "standard_price": 10,
-                "categ_id": cls.categ_b.id,
-                "taxes_id": [Command.set(cls.tax.ids)],
-            }
-        )
-        cls.service = Product.create(
-            {
-                "name": "Service",
-                "list_price": 80,
-                "standard_price": 0,
-                "categ_id": cls.categ_c.id,
-                "taxes_id": [Command.set(cls.tax.ids)],
-            }
+        cls.machine, cls.part, cls.service = Product.create(
+            [
+                {
+                    "name": name,
+                    "list_price": list_price,
+                    "standard_price": standard_price,
+                    "categ_id": categ.id,
+                    "taxes_id": [Command.set(cls.tax.ids)],
+                }
+                for name, list_price, standard_price, categ in (
+                    ("Machine", 100, 60, cls.categ_a),
+                    ("Part", 50, 10, cls.categ_b),
+                    ("Service", 80, 0, cls.categ_c),
+                )
+            ]
         )
         cls.old_customer = cls._customer("Old Customer")
         cls.new_customer = cls._customer("New Customer")
@@ -305,21 +252,8 @@ class TestBonusStatement(CrmExtendedCase):
         plan.action_approve()
         return plan
 
-    def _statement(self, user, targets, plan=None, amount=1000, day=None):
-        target = self.Target.create(
-            {
-                "plan_id": (plan or self.plan).id,
-                "user_id": user.id,
-                "date_from": day or date(2025, 2, 1),
-                "amount_on_target": amount,
-                "line_ids": [
-                    Command.create({"kpi_type": kpi_type, "target": value})
-                    for kpi_type, value in targets.items()
-                ],
-            }
-        )
-        self.Target.browse(target.ids).action_create_statements()
-        return self.Statement.search([("target_id", "=", target.id)])
+    def _statement(self, user, targets, plan=None, amount=1000, day=date(2025, 2, 1)):
+        return self._bonus_statement(plan or self.plan, user, targets, amount, day)
 
     def _achieved(self, statement):
         return {kpi.kpi_type: round(kpi.achieved, 2) for kpi in statement.kpi_ids}
@@ -639,13 +573,7 @@ class TestBonusStatement(CrmExtendedCase):
 
     def test_constant_queries(self):
         sellers = [
-            new_test_user(
-                self.env,
-                f"crmx_bs_q{i}",
-                groups="sales_team.group_sale_salesman",
-                company_id=self.company_s.id,
-                company_ids=[Command.set(self.company_s.ids)],
-            )
+            self._user("salesperson", f"crmx_bs_q{i}", company=self.company_s)
             for i in range(12)
         ]
         targets = self.Target.create(

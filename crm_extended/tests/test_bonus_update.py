@@ -4,30 +4,29 @@ import psycopg2
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, Command, api, fields
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
-from .common import CrmExtendedCase
+from .common import CrmBonusCase, CrmExtendedCase
+
+# Ann's monthly targets
+TARGETS = {"confirmed_sales": 1000, "invoiced_revenue": 1000, "paid_revenue": 1000}
 
 
 @tagged("post_install", "-at_install")
-class TestBonusUpdate(CrmExtendedCase):
+class TestBonusUpdate(CrmBonusCase):
     """A company of its own without taxes, a salesperson with monthly targets for
     February and March 2025 on a plan of confirmed sales, invoiced and paid
     revenue; the update follows the sources, and changes after approval become
     adjustments of the next open statement. A second salesperson and a plan of new
     customers: a customer's first order moving from one to the other."""
 
+    bonus_company_name = "Bonus Update Co"
+    bonus_surname = "Update"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company_u = cls.env["res.company"].create({"name": "Bonus Update Co"})
-        cls.env["account.chart.template"].try_loading(
-            "generic_coa", cls.company_u, install_demo=False
-        )
-        cls.env = cls.env(
-            context=dict(cls.env.context, allowed_company_ids=cls.company_u.ids)
-        )
-        cls.ann = cls._salesperson("crmx_bu_ann", "Ann Update")
+        cls.company_u = cls.bonus_company
         cls.product = (
             cls.env["product.product"]
             .with_company(cls.company_u)
@@ -53,7 +52,6 @@ class TestBonusUpdate(CrmExtendedCase):
         )
         cls.plan.action_approve()
         # New customers: Bob sells to the same customers as Ann
-        cls.bob = cls._salesperson("crmx_bu_bob", "Bob Update")
         cls.customer_contact = cls.Partner.create(
             {"name": "Update Contact", "parent_id": cls.customer.id}
         )
@@ -72,42 +70,13 @@ class TestBonusUpdate(CrmExtendedCase):
             }
         )
         cls.plan_new.action_approve()
-        cls.Target = cls.env["crm.bonus.target"]
         cls.Statement = cls.env["crm.bonus.statement"]
 
-    @classmethod
-    def _salesperson(cls, login, name):
-        return new_test_user(
-            cls.env,
-            login,
-            groups="sales_team.group_sale_salesman",
-            name=name,
-            company_id=cls.company_u.id,
-            company_ids=[Command.set(cls.company_u.ids)],
-        )
-
     def _target(self, day):
-        return self.Target.create(
-            {
-                "plan_id": self.plan.id,
-                "user_id": self.ann.id,
-                "date_from": day,
-                "amount_on_target": 1000,
-                "line_ids": [
-                    Command.create({"kpi_type": kpi_type, "target": 1000})
-                    for kpi_type in (
-                        "confirmed_sales",
-                        "invoiced_revenue",
-                        "paid_revenue",
-                    )
-                ],
-            }
-        )
+        return self._bonus_target(self.plan, self.ann, TARGETS, day=day)
 
     def _statement(self, day):
-        target = self._target(day)
-        target.action_create_statements()
-        return self.Statement.search([("target_id", "=", target.id)])
+        return self._bonus_statement(self.plan, self.ann, TARGETS, day=day)
 
     def _invoice(self, day, quantity=1, move_type="out_invoice"):
         move = (
@@ -144,19 +113,9 @@ class TestBonusUpdate(CrmExtendedCase):
         )
 
     def _new_customer_statement(self, user, day):
-        target = self.Target.create(
-            {
-                "plan_id": self.plan_new.id,
-                "user_id": user.id,
-                "date_from": day,
-                "amount_on_target": 100,
-                "line_ids": [
-                    Command.create({"kpi_type": "new_customers", "target": 1})
-                ],
-            }
+        return self._bonus_statement(
+            self.plan_new, user, {"new_customers": 1}, amount=100, day=day
         )
-        target.action_create_statements()
-        return self.Statement.search([("target_id", "=", target.id)])
 
     def _confirmed_order(
         self, quantity, user=None, partner=None, when="2025-02-14 10:00"

@@ -6,7 +6,7 @@ from psycopg2 import IntegrityError
 
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import CrmExtendedCase
@@ -50,27 +50,12 @@ class CallListCase(CrmExtendedCase):
         super().setUpClass()
         cls.agents = cls.env["res.users"]
         for login, name in (("a1", "Ann"), ("a2", "Bob"), ("a3", "Cid")):
-            cls.agents |= new_test_user(
-                cls.env,
-                f"crmx_agent_{login}",
-                groups="crm_extended.group_telesales_agent",
-                name=f"{name} Agent",
-                tz="UTC",
+            cls.agents |= cls._user(
+                "telesales_agent", f"crmx_agent_{login}", f"{name} Agent", tz="UTC"
             )
         cls.agent_1, cls.agent_2, cls.agent_3 = cls.agents
         cls.sales_manager.tz = "UTC"
-        cls.north = cls._region(
-            "North", "QX-N", state_ids=[Command.set(cls.state_n.ids)]
-        )
-        cls.north_west = cls._region(
-            "North-West",
-            "QX-NW",
-            parent_id=cls.north.id,
-            state_ids=[Command.set(cls.state_w.ids)],
-        )
-        cls.south = cls._region(
-            "South", "QX-S", state_ids=[Command.set(cls.state_s.ids)]
-        )
+        cls.north, cls.north_west, cls.south = cls._region_tree()
         cls.CallList = cls.env["crm.call.list"]
         cls.Entry = cls.env["crm.call.list.entry"]
         cls.outcome = {

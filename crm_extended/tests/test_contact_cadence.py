@@ -1,7 +1,9 @@
 from datetime import date, datetime, timedelta
 
 from odoo.exceptions import ValidationError
-from odoo.tests import TransactionCase, freeze_time, new_test_user, tagged
+from odoo.tests import TransactionCase, freeze_time, tagged
+
+from .common import CrmUserMixin
 
 # Everything in this class is created on T0 (a Wednesday); tests move "today" forward.
 T0 = datetime(2031, 3, 12, 9, 0)
@@ -11,7 +13,7 @@ LATER = T0 + timedelta(days=31)
 
 
 @tagged("post_install", "-at_install")
-class TestContactCadence(TransactionCase):
+class TestContactCadence(CrmUserMixin, TransactionCase):
     freeze_time = T0
 
     @classmethod
@@ -31,18 +33,8 @@ class TestContactCadence(TransactionCase):
         ).unlink()
         cls.env.company.crm_contact_interval_days = 30
 
-        cls.salesman = new_test_user(
-            cls.env,
-            "cadence_salesman",
-            groups="sales_team.group_sale_salesman",
-            name="Cade Sales",
-        )
-        cls.salesman_2 = new_test_user(
-            cls.env,
-            "cadence_salesman2",
-            groups="sales_team.group_sale_salesman",
-            name="Cora Sales",
-        )
+        cls.salesman = cls._user("salesperson", "cadence_salesman", "Cade Sales")
+        cls.salesman_2 = cls._user("salesperson", "cadence_salesman2", "Cora Sales")
         Tag = cls.env["res.partner.category"]
         cls.tag_key = Tag.create({"name": "Cadence key", "contact_interval_days": 7})
         cls.tag_slow = Tag.create({"name": "Cadence slow", "contact_interval_days": 60})

@@ -4,7 +4,7 @@ from fractions import Fraction
 from psycopg2 import IntegrityError
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
 from .common import CrmExtendedCase
@@ -26,37 +26,14 @@ class TestForecast(CrmExtendedCase):
         cls.company_f = cls.env["res.company"].create(
             {"name": "Forecast Co", "crm_forecast_min_samples": 5}
         )
-        company_vals = {
-            "company_id": cls.company_f.id,
-            "company_ids": [(6, 0, cls.company_f.ids)],
-        }
-        cls.seller_a = new_test_user(
-            cls.env,
-            "crmx_fc_a",
-            groups="sales_team.group_sale_salesman",
-            name="Ann Forecast",
-            **company_vals,
+        company = cls.company_f
+        cls.seller_a = cls._user("salesperson", "crmx_fc_a", "Ann Forecast", company)
+        cls.seller_b = cls._user("salesperson", "crmx_fc_b", "Bob Forecast", company)
+        cls.manager = cls._user(
+            "sales_manager", "crmx_fc_manager", "Meg Forecast", company
         )
-        cls.seller_b = new_test_user(
-            cls.env,
-            "crmx_fc_b",
-            groups="sales_team.group_sale_salesman",
-            name="Bob Forecast",
-            **company_vals,
-        )
-        cls.manager = new_test_user(
-            cls.env,
-            "crmx_fc_manager",
-            groups="sales_team.group_sale_manager",
-            name="Meg Forecast",
-            **company_vals,
-        )
-        cls.regional = new_test_user(
-            cls.env,
-            "crmx_fc_regional",
-            groups="crm_extended.group_regional_manager",
-            name="Reg Forecast",
-            **company_vals,
+        cls.regional = cls._user(
+            "regional_manager", "crmx_fc_regional", "Reg Forecast", company
         )
         cls.region = cls._region(
             "Forecast North",
@@ -502,13 +479,7 @@ class TestForecast(CrmExtendedCase):
         with self.assertQueryCount(__system__=16) as __:
             forecast.action_compute()
         # Ten times the opportunities and another salesperson: the same queries
-        seller_c = new_test_user(
-            self.env,
-            "crmx_fc_c",
-            groups="sales_team.group_sale_salesman",
-            company_id=self.company_f.id,
-            company_ids=[(6, 0, self.company_f.ids)],
-        )
+        seller_c = self._user("salesperson", "crmx_fc_c", company=self.company_f)
         self.team.member_ids |= seller_c
         self.Lead.create(
             [

@@ -4,7 +4,7 @@ from dateutil.relativedelta import relativedelta
 from lxml import etree
 
 from odoo import Command
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import freeze_time, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from .common import CrmExtendedCase
@@ -33,12 +33,7 @@ class TestForecastAccuracy(CrmExtendedCase):
         super().setUpClass()
         cls.company.crm_forecast_lookback_months = 1
         cls.company.crm_forecast_accuracy_periods = 6
-        cls.zed = new_test_user(
-            cls.env,
-            "crmx_zed",
-            groups="sales_team.group_sale_salesman",
-            name="Zed Zero",
-        )
+        cls.zed = cls._user("salesperson", "crmx_zed", "Zed Zero")
         cls.region_n = cls._region(
             "Accuracy North",
             "ACN",

@@ -4,7 +4,7 @@ from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CrmExtendedCase
 
@@ -19,21 +19,9 @@ class TestForecastHardening(CrmExtendedCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.telesales = new_test_user(
-            cls.env,
-            "crmx_fh_tele",
-            groups="crm_extended.group_telesales_agent",
-            name="Tom Telesales",
-        )
-        cls.accountant = new_test_user(
-            cls.env,
-            "crmx_fh_accountant",
-            groups="account.group_account_invoice",
-            name="Acc Forecast",
-        )
-        cls.portal = new_test_user(
-            cls.env, "crmx_fh_portal", groups="base.group_portal", name="Pat Portal"
-        )
+        cls.telesales = cls._user("telesales_agent", "crmx_fh_tele", "Tom Telesales")
+        cls.accountant = cls._user("accountant", "crmx_fh_accountant", "Acc Forecast")
+        cls.portal = cls._user("portal", "crmx_fh_portal", "Pat Portal")
         region = cls._region(
             "Hardened North",
             "FH-N",

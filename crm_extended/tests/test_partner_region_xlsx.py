@@ -2,7 +2,6 @@ from io import BytesIO
 
 from openpyxl import load_workbook
 
-from odoo import Command
 from odoo.tests import tagged
 
 from .common import CrmExtendedCase
@@ -30,17 +29,8 @@ class TestPartnerRegionXlsx(CrmExtendedCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.north = cls._region(
-            "North", "XLSX-N", state_ids=[Command.set(cls.state_n.ids)]
-        )
-        cls.north_west = cls._region(
-            "West",
-            "XLSX-NW",
-            parent_id=cls.north.id,
-            state_ids=[Command.set(cls.state_w.ids)],
-        )
-        cls.south = cls._region(
-            "South", "XLSX-S", state_ids=[Command.set(cls.state_s.ids)]
+        cls.north, cls.north_west, cls.south = cls._region_tree(
+            sub_region=("West", "NW", cls.state_w), code="XLSX"
         )
         cls.bravo = cls._customer(
             "Bravo Corp",

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CrmExtendedTourCase
 
@@ -19,11 +19,8 @@ class TestPlanWeekTour(CrmExtendedTourCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.salesman = new_test_user(
-            cls.env,
-            "crmx_tour_sales",
-            groups="sales_team.group_sale_salesman,base.group_partner_manager",
-            name="Tess Tour",
+        cls.salesman = cls._user(
+            "salesperson,base.group_partner_manager", "crmx_tour_sales", "Tess Tour"
         )
         Partner = cls.env["res.partner"]
         cls.customer, cls.other = Partner.create(

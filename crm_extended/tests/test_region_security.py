@@ -1,6 +1,6 @@
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CrmExtendedCase
 
@@ -12,20 +12,8 @@ class TestRegionalManagerRules(CrmExtendedCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.north = cls._region(
-            "North",
-            "QX-N",
-            state_ids=[Command.set(cls.state_n.ids)],
-            manager_ids=[Command.set(cls.regional_manager.ids)],
-        )
-        cls.north_west = cls._region(
-            "North-West",
-            "QX-NW",
-            parent_id=cls.north.id,
-            state_ids=[Command.set(cls.state_w.ids)],
-        )
-        cls.south = cls._region(
-            "South", "QX-S", state_ids=[Command.set(cls.state_s.ids)]
+        cls.north, cls.north_west, cls.south = cls._region_tree(
+            manager=cls.regional_manager
         )
         cls.customer_nw = cls._customer("NW Corp", cls.state_w)
         cls.customer_s = cls._customer("S Corp", cls.state_s)
@@ -157,7 +145,7 @@ class TestRegionalManagerRules(CrmExtendedCase):
         self.assertEqual(region.create_uid, self.sales_manager)
 
     def test_portal_sees_nothing_of_regions(self):
-        portal = new_test_user(self.env, "crmx_portal", groups="base.group_portal")
+        portal = self._user("portal", "crmx_portal")
         with self.assertRaises(AccessError):
             self.env["crm.sales.region"].with_user(portal).search([])
 
@@ -177,8 +165,6 @@ class TestGroups(CrmExtendedCase):
             telesales.category_id,
             self.env.ref("crm_extended.module_category_crm_extended"),
         )
-        user = new_test_user(
-            self.env, "crmx_tele", groups="crm_extended.group_telesales_agent"
-        )
+        user = self._user("telesales_agent", "crmx_tele")
         self.assertTrue(user.has_group("sales_team.group_sale_salesman"))
         self.assertFalse(user.has_group("sales_team.group_sale_manager"))

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, tagged
 
 from .common import CrmExtendedCase
 
@@ -14,26 +14,9 @@ class SalesHardeningCase(CrmExtendedCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.agent = new_test_user(
-            cls.env,
-            "crmx_hard_agent",
-            groups="crm_extended.group_telesales_agent",
-            name="Tess Telesales",
-        )
-        cls.north = cls._region(
-            "North",
-            "QX-N",
-            state_ids=[Command.set(cls.state_n.ids)],
-            manager_ids=[Command.set(cls.regional_manager.ids)],
-        )
-        cls.north_east = cls._region(
-            "North-East",
-            "QX-NE",
-            parent_id=cls.north.id,
-            state_ids=[Command.set(cls.state_e.ids)],
-        )
-        cls.south = cls._region(
-            "South", "QX-S", state_ids=[Command.set(cls.state_s.ids)]
+        cls.agent = cls._user("telesales_agent", "crmx_hard_agent", "Tess Telesales")
+        cls.north, cls.north_east, cls.south = cls._region_tree(
+            manager=cls.regional_manager, sub_region=("North-East", "NE", cls.state_e)
         )
         # Sam's customer in the North, Sue's in the North and in the South
         cls.sam_north = cls._customer("Sam North", cls.state_n, user_id=cls.salesman.id)
@@ -170,11 +153,7 @@ class TestPhonecallAccess(SalesHardeningCase):
         self.assertEqual(Call.search([("id", "in", calls.ids)]), call)
 
     def test_all_documents_and_managers_see_all_calls(self):
-        all_docs = new_test_user(
-            self.env,
-            "crmx_hard_all",
-            groups="sales_team.group_sale_salesman_all_leads",
-        )
+        all_docs = self._user("all_leads", "crmx_hard_all")
         calls = self.sam_call | self.sue_north_call | self.sue_south_call
         for user in (all_docs, self.sales_manager):
             Call = self.env["crm.phonecall"].with_user(user)
@@ -190,9 +169,7 @@ class TestPhonecallAccess(SalesHardeningCase):
     def test_employees_outside_sales_read_only_their_calls(self):
         """crm_phonecall lets every employee read calls: outside sales, only one's
         own (or unassigned ones) are found."""
-        employee = new_test_user(
-            self.env, "crmx_hard_employee", groups="base.group_user"
-        )
+        employee = self._user("employee", "crmx_hard_employee")
         own = self._call(employee, self.sam_north)
         Call = self.env["crm.phonecall"].with_user(employee)
         calls = own | self.sam_call | self.sue_north_call

@@ -9,12 +9,12 @@ from .common import CrmExtendedCase
 MAX_REASSIGN_QUERIES = 40
 
 
-@tagged("post_install", "-at_install")
-class TestSalesRegionAssignment(CrmExtendedCase):
+class CountryRegionCase(CrmExtendedCase):
+    """Crmxland: the country at the top, North as a sub-region by state."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # Crmxland: the country at the top, North and South as sub-regions by state.
         cls.root = cls._region(
             "Crmxland", "QX-ALL", country_ids=[Command.set(cls.country.ids)]
         )
@@ -24,6 +24,14 @@ class TestSalesRegionAssignment(CrmExtendedCase):
             parent_id=cls.root.id,
             state_ids=[Command.set(cls.state_n.ids)],
         )
+
+
+@tagged("post_install", "-at_install")
+class TestSalesRegionAssignment(CountryRegionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # South as a second sub-region by state.
         cls.south = cls._region(
             "South",
             "QX-S",
@@ -253,20 +261,7 @@ class TestSalesRegionAssignment(CrmExtendedCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSalesRegionConstraints(CrmExtendedCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.root = cls._region(
-            "Crmxland", "QX-ALL", country_ids=[Command.set(cls.country.ids)]
-        )
-        cls.north = cls._region(
-            "North",
-            "QX-N",
-            parent_id=cls.root.id,
-            state_ids=[Command.set(cls.state_n.ids)],
-        )
-
+class TestSalesRegionConstraints(CountryRegionCase):
     def test_parent_cycle(self):
         with self.assertRefused(ValidationError, "own parent or ancestor"):
             self.root.parent_id = self.north

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import AccessError, UserError
 from odoo.service.model import retrying
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import CrmExtendedTourCase
@@ -30,14 +30,9 @@ class TestTelesalesHardening(CallListCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.customers = cls._callable(4)
-        cls.portal = new_test_user(
-            cls.env, "crmx_portal", groups="base.group_portal", name="Pat Portal"
-        )
-        cls.accountant = new_test_user(
-            cls.env,
-            "crmx_accountant",
-            groups="base.group_user,account.group_account_invoice",
-            name="Alex Accountant",
+        cls.portal = cls._user("portal", "crmx_portal", "Pat Portal")
+        cls.accountant = cls._user(
+            "employee,accountant", "crmx_accountant", "Alex Accountant"
         )
         cls.other_company = cls.env["res.company"].create({"name": "Other Telesales"})
         cls.Wizard = cls.env["crm.call.outcome.wizard"]

@@ -1,5 +1,5 @@
 from odoo import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CrmExtendedTourCase
 
@@ -15,12 +15,11 @@ class TestTelesalesTour(CrmExtendedTourCase):
 
     def setUp(self):
         super().setUp()
-        self.agent = new_test_user(
-            self.env,
+        self.agent = self._user(
+            "telesales_agent",
             "crmx_tour_agent",
+            "Tina Telesales",
             password="crmx_tour_agent",
-            groups="crm_extended.group_telesales_agent",
-            name="Tina Telesales",
             tz="UTC",
         )
         self.customer = self.env["res.partner"].create(
