@@ -20,7 +20,11 @@ MISSED_BATCH = 5000
 
 class CalendarEvent(models.Model):
     _name = "calendar.event"
-    _inherit = ["calendar.event", "crm.protected.fields.mixin"]
+    _inherit = [
+        "crm.bonus.source.mixin",
+        "calendar.event",
+        "crm.protected.fields.mixin",
+    ]
 
     # Done work counts for bonuses and the plan vs actual: it is done, with its
     # outcome, only through action_sfa_done (the Mark Done wizard), never written
@@ -38,6 +42,12 @@ class CalendarEvent(models.Model):
         "sfa_partner_id": "sales_team.group_sale_manager",
     }
     _DONE_WORK_FIELDS = {"start", "stop", "user_id", "sfa_partner_id"}
+    # Fields that move done work between bonus statements; work created done counts
+    # at once
+    _bonus_fields = {"sfa_state", "start", "user_id", "active", "sfa_kind"}
+    _bonus_create = ("sfa_state", "done")
+    # Fields that move the last contact of the customer of done work
+    _CONTACT_FIELDS = {"sfa_state", "start", "sfa_partner_id", "active"}
 
     # SFA: customer work on the calendar
     sfa_kind = fields.Selection(
@@ -165,14 +175,18 @@ class CalendarEvent(models.Model):
             )
         )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        # Planning customer work for someone else is changing their work.
+        records._check_sfa_write_access()
+        if any(vals.get("sfa_state") == "done" for vals in vals_list):
+            records._contact_close_followups()
+        return records
+
     def write(self, vals):
         self._check_sfa_write_access()
-        bonus = self._BONUS_FIELDS & set(vals)
-        if bonus:
-            self._bonus_mark_dirty()
         res = super().write(vals)
-        if bonus:
-            self._bonus_mark_dirty()
         if self._CONTACT_FIELDS & set(vals):
             self._contact_close_followups()
         return res
@@ -308,8 +322,9 @@ class CalendarEvent(models.Model):
         self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
         return events
 
-    # Fields that move the last contact of the customer of done work
-    _CONTACT_FIELDS = {"sfa_state", "start", "sfa_partner_id", "active"}
+    # ------------------------------------------------------------
+    # CONTACT CADENCE
+    # ------------------------------------------------------------
 
     def _contact_close_followups(self):
         """Done work is a contact: the follow-ups of its customers that are no longer
@@ -333,22 +348,9 @@ class CalendarEvent(models.Model):
     # BONUS
     # ------------------------------------------------------------
 
-    # Fields that move done work between bonus statements
-    _BONUS_FIELDS = {"sfa_state", "start", "user_id", "active", "sfa_kind"}
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        # Planning customer work for someone else is changing their work.
-        records._check_sfa_write_access()
-        if any(vals.get("sfa_state") == "done" for vals in vals_list):
-            records._bonus_mark_dirty()
-            records._contact_close_followups()
-        return records
-
-    def _bonus_mark_dirty(self):
-        self.env["crm.bonus.statement"]._mark_dirty(
+    def _bonus_statement_keys(self):
+        return [
             (rec.user_id.id, None, rec.start and rec.start.date())
             for rec in self
             if rec.sfa_state == "done" and rec.sfa_kind in ("visit", "call")
-        )
+        ]
