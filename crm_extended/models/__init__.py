@@ -1,5 +1,6 @@
 from . import crm_protected_fields_mixin
 from . import crm_bonus_source_mixin
+from . import crm_contact_source_mixin
 from . import crm_sales_region
 from . import crm_sales_region_mixin
 from . import res_partner

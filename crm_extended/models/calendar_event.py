@@ -21,6 +21,7 @@ MISSED_BATCH = 5000
 class CalendarEvent(models.Model):
     _name = "calendar.event"
     _inherit = [
+        "crm.contact.source.mixin",
         "crm.bonus.source.mixin",
         "calendar.event",
         "crm.protected.fields.mixin",
@@ -46,8 +47,10 @@ class CalendarEvent(models.Model):
     # at once
     _bonus_fields = {"sfa_state", "start", "user_id", "active", "sfa_kind"}
     _bonus_create = ("sfa_state", "done")
-    # Fields that move the last contact of the customer of done work
-    _CONTACT_FIELDS = {"sfa_state", "start", "sfa_partner_id", "active"}
+    # Fields that move the last contact of the customer of done work; work created
+    # done is a contact at once
+    _contact_fields = {"sfa_state", "start", "sfa_partner_id", "active"}
+    _contact_create = ("sfa_state", "done")
 
     # SFA: customer work on the calendar
     sfa_kind = fields.Selection(
@@ -180,16 +183,11 @@ class CalendarEvent(models.Model):
         records = super().create(vals_list)
         # Planning customer work for someone else is changing their work.
         records._check_sfa_write_access()
-        if any(vals.get("sfa_state") == "done" for vals in vals_list):
-            records._contact_close_followups()
         return records
 
     def write(self, vals):
         self._check_sfa_write_access()
-        res = super().write(vals)
-        if self._CONTACT_FIELDS & set(vals):
-            self._contact_close_followups()
-        return res
+        return super().write(vals)
 
     def unlink(self):
         self._check_sfa_write_access()
@@ -326,14 +324,14 @@ class CalendarEvent(models.Model):
     # CONTACT CADENCE
     # ------------------------------------------------------------
 
-    def _contact_close_followups(self):
-        """Done work is a contact: the follow-ups of its customers that are no longer
-        due are closed now, each noting the work (the latest of its customer here)."""
+    def _contact_feedbacks(self):
+        """Done work is a contact: its customer's follow-ups note the work (the
+        latest of its customer here)."""
         done = self.filtered(
             lambda e: e.sfa_state == "done" and e.active and e.sfa_partner_id
         )
         if not done:
-            return
+            return {}
         kinds = dict(self._fields["sfa_kind"]._description_selection(self.env))
         feedbacks = {}
         for event in done.sorted("start"):
@@ -342,7 +340,7 @@ class CalendarEvent(models.Model):
                 kind=kinds.get(event.sfa_kind),
                 name=event.name,
             )
-        self.env["res.partner"]._contact_logged(feedbacks)
+        return feedbacks
 
     # ------------------------------------------------------------
     # BONUS
