@@ -4,6 +4,7 @@ from . import crm_contact_source_mixin
 from . import crm_sales_region
 from . import crm_sales_region_mixin
 from . import res_partner
+from . import res_partner_contact
 from . import res_users
 from . import crm_team
 from . import crm_lead

@@ -5,7 +5,8 @@ class CrmContactSourceMixin(models.AbstractModel):
     """Work that is a contact with a customer (a visit or call done, a phone call
     held): once it is logged, the customer's follow-ups that its new last contact
     makes no longer due are closed at once (``res.partner._contact_logged``), not at
-    the next run of the daily job.
+    the next run of the daily job. The contact cadence itself is in
+    ``res_partner_contact.py``.
 
     A model lists this mixin first in its ``_inherit``, so that its hooks wrap the
     model's whole ``create`` and ``write``, and declares:
