@@ -6,7 +6,10 @@ CUSTOMER_MOVE_TYPES = ("out_invoice", "out_refund", "out_receipt")
 
 class AccountMove(models.Model):
     _name = "account.move"
-    _inherit = ["account.move", "crm.sales.region.mixin"]
+    _inherit = ["crm.bonus.source.mixin", "account.move", "crm.sales.region.mixin"]
+
+    # Fields that move an invoice's revenue between bonus statements
+    _bonus_fields = {"state", "invoice_user_id", "invoice_date", "company_id"}
 
     @api.depends("move_type", "state")
     def _compute_sales_region_id(self):
@@ -25,22 +28,14 @@ class AccountMove(models.Model):
             CUSTOMER_MOVE_TYPES,
         )
 
-    # Fields that move an invoice's revenue between bonus statements
-    _BONUS_FIELDS = {"state", "invoice_user_id", "invoice_date", "company_id"}
+    # ------------------------------------------------------------
+    # BONUS
+    # ------------------------------------------------------------
 
-    def write(self, vals):
-        bonus = self._BONUS_FIELDS & set(vals)
-        if bonus:
-            self._bonus_mark_dirty()
-        res = super().write(vals)
-        if bonus:
-            self._bonus_mark_dirty()
-        return res
-
-    def _bonus_mark_dirty(self):
-        self.env["crm.bonus.statement"]._mark_dirty(
+    def _bonus_statement_keys(self):
+        return [
             (move.invoice_user_id.id, move.company_id.id, move.invoice_date)
             for move in self
             if move.state == "posted"
             and move.move_type in ("out_invoice", "out_refund")
-        )
+        ]

@@ -20,7 +20,12 @@ MISSED_BATCH = 5000
 
 class CalendarEvent(models.Model):
     _name = "calendar.event"
-    _inherit = ["calendar.event", "crm.protected.fields.mixin"]
+    _inherit = [
+        "crm.contact.source.mixin",
+        "crm.bonus.source.mixin",
+        "calendar.event",
+        "crm.protected.fields.mixin",
+    ]
 
     # Done work counts for bonuses and the plan vs actual: it is done, with its
     # outcome, only through action_sfa_done (the Mark Done wizard), never written
@@ -38,6 +43,14 @@ class CalendarEvent(models.Model):
         "sfa_partner_id": "sales_team.group_sale_manager",
     }
     _DONE_WORK_FIELDS = {"start", "stop", "user_id", "sfa_partner_id"}
+    # Fields that move done work between bonus statements; work created done counts
+    # at once
+    _bonus_fields = {"sfa_state", "start", "user_id", "active", "sfa_kind"}
+    _bonus_create = ("sfa_state", "done")
+    # Fields that move the last contact of the customer of done work; work created
+    # done is a contact at once
+    _contact_fields = {"sfa_state", "start", "sfa_partner_id", "active"}
+    _contact_create = ("sfa_state", "done")
 
     # SFA: customer work on the calendar
     sfa_kind = fields.Selection(
@@ -165,17 +178,16 @@ class CalendarEvent(models.Model):
             )
         )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        # Planning customer work for someone else is changing their work.
+        records._check_sfa_write_access()
+        return records
+
     def write(self, vals):
         self._check_sfa_write_access()
-        bonus = self._BONUS_FIELDS & set(vals)
-        if bonus:
-            self._bonus_mark_dirty()
-        res = super().write(vals)
-        if bonus:
-            self._bonus_mark_dirty()
-        if self._CONTACT_FIELDS & set(vals):
-            self._contact_close_followups()
-        return res
+        return super().write(vals)
 
     def unlink(self):
         self._check_sfa_write_access()
@@ -308,17 +320,18 @@ class CalendarEvent(models.Model):
         self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
         return events
 
-    # Fields that move the last contact of the customer of done work
-    _CONTACT_FIELDS = {"sfa_state", "start", "sfa_partner_id", "active"}
+    # ------------------------------------------------------------
+    # CONTACT CADENCE
+    # ------------------------------------------------------------
 
-    def _contact_close_followups(self):
-        """Done work is a contact: the follow-ups of its customers that are no longer
-        due are closed now, each noting the work (the latest of its customer here)."""
+    def _contact_feedbacks(self):
+        """Done work is a contact: its customer's follow-ups note the work (the
+        latest of its customer here)."""
         done = self.filtered(
             lambda e: e.sfa_state == "done" and e.active and e.sfa_partner_id
         )
         if not done:
-            return
+            return {}
         kinds = dict(self._fields["sfa_kind"]._description_selection(self.env))
         feedbacks = {}
         for event in done.sorted("start"):
@@ -327,28 +340,15 @@ class CalendarEvent(models.Model):
                 kind=kinds.get(event.sfa_kind),
                 name=event.name,
             )
-        self.env["res.partner"]._contact_logged(feedbacks)
+        return feedbacks
 
     # ------------------------------------------------------------
     # BONUS
     # ------------------------------------------------------------
 
-    # Fields that move done work between bonus statements
-    _BONUS_FIELDS = {"sfa_state", "start", "user_id", "active", "sfa_kind"}
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        # Planning customer work for someone else is changing their work.
-        records._check_sfa_write_access()
-        if any(vals.get("sfa_state") == "done" for vals in vals_list):
-            records._bonus_mark_dirty()
-            records._contact_close_followups()
-        return records
-
-    def _bonus_mark_dirty(self):
-        self.env["crm.bonus.statement"]._mark_dirty(
+    def _bonus_statement_keys(self):
+        return [
             (rec.user_id.id, None, rec.start and rec.start.date())
             for rec in self
             if rec.sfa_state == "done" and rec.sfa_kind in ("visit", "call")
-        )
+        ]

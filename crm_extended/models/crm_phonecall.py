@@ -1,12 +1,17 @@
 from datetime import datetime
 
-from odoo import _, api, fields, models
+from odoo import _, fields, models
 from odoo.exceptions import AccessError
 
 
 class CrmPhonecall(models.Model):
     _name = "crm.phonecall"
-    _inherit = ["crm.phonecall", "crm.protected.fields.mixin"]
+    _inherit = [
+        "crm.contact.source.mixin",
+        "crm.bonus.source.mixin",
+        "crm.phonecall",
+        "crm.protected.fields.mixin",
+    ]
 
     # Who made the call, its outcome, the order taken and the call list entry called
     # feed bonuses and telesales statistics: a salesperson logs their own calls,
@@ -18,6 +23,14 @@ class CrmPhonecall(models.Model):
         "order_id": "",
         "call_list_entry_id": "",
     }
+    # Fields that move held calls between bonus statements; a call created held
+    # counts at once
+    _bonus_fields = {"state", "date", "user_id", "active", "company_id"}
+    _bonus_create = ("state", "done")
+    # Fields that move the last contact of the customer of a held call; a call created
+    # held is a contact at once
+    _contact_fields = {"state", "date", "partner_id", "active"}
+    _contact_create = ("state", "done")
 
     call_list_entry_id = fields.Many2one(
         "crm.call.list.entry",
@@ -80,52 +93,26 @@ class CrmPhonecall(models.Model):
     # BONUS
     # ------------------------------------------------------------
 
-    # Fields that move held calls between bonus statements
-    _BONUS_FIELDS = {"state", "date", "user_id", "active", "company_id"}
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        calls = super().create(vals_list)
-        if any(vals.get("state") == "done" for vals in vals_list):
-            calls._bonus_mark_dirty()
-            calls._contact_close_followups()
-        return calls
-
-    def write(self, vals):
-        bonus = self._BONUS_FIELDS & set(vals)
-        if bonus:
-            self._bonus_mark_dirty()
-        res = super().write(vals)
-        if bonus:
-            self._bonus_mark_dirty()
-        if self._CONTACT_FIELDS & set(vals):
-            self._contact_close_followups()
-        return res
-
-    def _bonus_mark_dirty(self):
-        self.env["crm.bonus.statement"]._mark_dirty(
+    def _bonus_statement_keys(self):
+        return [
             (call.user_id.id, call.company_id.id, call.date and call.date.date())
             for call in self
             if call.state == "done"
-        )
+        ]
 
     # ------------------------------------------------------------
     # CONTACT CADENCE
     # ------------------------------------------------------------
 
-    # Fields that move the last contact of the customer of a held call
-    _CONTACT_FIELDS = {"state", "date", "partner_id", "active"}
-
-    def _contact_close_followups(self):
-        """A held call is a contact: the follow-ups of its customers that are no
-        longer due are closed now, each noting the call (the latest of its customer
-        here)."""
+    def _contact_feedbacks(self):
+        """A held call is a contact: its customer's follow-ups note the call (the
+        latest of its customer here)."""
         held = self.filtered(lambda c: c.state == "done" and c.active and c.partner_id)
         if not held:
-            return
+            return {}
         feedbacks = {}
         for call in held.sorted(lambda c: c.date or datetime.min):
             feedbacks[call.partner_id.commercial_partner_id.id] = _(
                 "Call held: %(name)s", name=call.name
             )
-        self.env["res.partner"]._contact_logged(feedbacks)
+        return feedbacks

@@ -3,20 +3,30 @@ from odoo import models
 
 class SaleOrder(models.Model):
     _name = "sale.order"
-    _inherit = ["sale.order", "crm.sales.region.mixin"]
+    _inherit = ["crm.bonus.source.mixin", "sale.order", "crm.sales.region.mixin"]
 
     # Fields that move an order's achievement between bonus statements, or its
     # customer's new customer (first confirmed order) to another order
-    _BONUS_FIELDS = {"state", "user_id", "date_order", "company_id", "partner_id"}
+    _bonus_fields = {"state", "user_id", "date_order", "company_id", "partner_id"}
 
-    def write(self, vals):
-        if not self._BONUS_FIELDS & set(vals):
-            return super().write(vals)
+    # ------------------------------------------------------------
+    # BONUS
+    # ------------------------------------------------------------
+
+    def _bonus_statement_keys(self):
+        """The statements of the confirmed orders."""
+        return [
+            (order.user_id.id, order.company_id.id, order.date_order)
+            for order in self
+            if order.state == "sale"
+        ]
+
+    def _bonus_mark_before_write(self):
         self._bonus_mark_dirty()
-        customers = self._bonus_customers()
-        res = super().write(vals)
-        self._bonus_mark_dirty(customers=customers)
-        return res
+        return self._bonus_customers()
+
+    def _bonus_mark_after_write(self, before):
+        self._bonus_mark_dirty(customers=before)
 
     def _bonus_customers(self):
         """The customers (commercial partner id, company id) of the confirmed
@@ -36,13 +46,9 @@ class SaleOrder(models.Model):
         orders (marked by the calls before and after it) or the first confirmed
         order of the others, which the change leaves as it is: one query finds
         those, and their statements are marked too."""
-        confirmed = self.filtered(lambda order: order.state == "sale")
-        rows = [
-            (order.user_id.id, order.company_id.id, order.date_order)
-            for order in confirmed
-        ]
+        rows = self._bonus_statement_keys()
         if customers is not None:
-            customers = customers | confirmed._bonus_customers()
+            customers = customers | self._bonus_customers()
             if customers:
                 rows += self.env["crm.bonus.statement"]._first_confirmed_orders(
                     customers, self

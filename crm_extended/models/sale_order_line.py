@@ -1,11 +1,15 @@
-from odoo import api, models
+from odoo import models
 
 
 class SaleOrderLine(models.Model):
-    _inherit = "sale.order.line"
+    _name = "sale.order.line"
+    _inherit = ["crm.bonus.source.mixin", "sale.order.line"]
 
-    # Fields that change what a confirmed order counts in a bonus statement
-    _BONUS_FIELDS = {
+    # A line counts in its order's statements: creating or deleting lines, and a
+    # change to these fields, change what a confirmed order counts in them.
+    _bonus_parent = "order_id"
+    _bonus_create = True
+    _bonus_fields = {
         "product_id",
         "product_uom_qty",
         "product_uom",
@@ -14,21 +18,3 @@ class SaleOrderLine(models.Model):
         "tax_id",
         "purchase_price",
     }
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        lines = super().create(vals_list)
-        lines.order_id._bonus_mark_dirty()
-        return lines
-
-    def write(self, vals):
-        res = super().write(vals)
-        if self._BONUS_FIELDS & set(vals):
-            self.order_id._bonus_mark_dirty()
-        return res
-
-    def unlink(self):
-        orders = self.order_id
-        res = super().unlink()
-        orders.exists()._bonus_mark_dirty()
-        return res
