@@ -1,6 +1,6 @@
 from odoo import _
 
-from ..models.crm_forecast import FORECAST_METHODS
+from ..models.crm_forecast import FORECAST_METHODS, LINE_FIGURES
 from .crm_extended_xlsx import CrmExtendedXlsx
 
 # The fields of the lines the report reads, in one query
@@ -13,19 +13,13 @@ LINE_FIELDS = [
     "user_id",
     "team_id",
     "sales_region_id",
-    "opportunity_count",
-    "amount_pipeline",
-    "amount_best_case",
-    "amount_commit",
-    "amount_weighted",
-    "amount_historical",
+    *LINE_FIGURES,
     "amount_submitted",
     "is_adjusted",
     "amount_adjusted",
     "adjustment_note",
     "amount_forecast",
     "amount_won_frozen",
-    "amount_won_to_date",
     "amount_actual",
     *(f"error_{method}" for method, __ in FORECAST_METHODS),
 ]
