@@ -8,6 +8,8 @@ from odoo.tools import SQL
 from odoo.addons.crm.models.crm_stage import AVAILABLE_PRIORITIES
 from odoo.addons.phone_validation.tools import phone_validation
 
+from ..roles import has_role
+
 # How many of a customer's last calls and open opportunities the agent's screen shows
 HISTORY_LIMIT = 5
 # The URLs a dialer may open: a number for the softphone, nothing else (no http:,
@@ -256,7 +258,7 @@ class CrmCallListEntry(models.Model):
 
     @api.depends_context("uid")
     def _compute_is_editable(self):
-        editable = self.env.su or self.env.user.has_group(ENTRY_MANAGER_GROUP)
+        editable = has_role(self.env, ENTRY_MANAGER_GROUP)
         for entry in self:
             entry.is_editable = editable
 

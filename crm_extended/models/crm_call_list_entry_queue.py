@@ -8,10 +8,11 @@ import psycopg2
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL, mute_logger
 from odoo.tools.sql import create_index
 
+from ..roles import check_role
 from .crm_call_list_entry import ENTRY_MANAGER_GROUP
 
 # The model logs under the name of its main file, whichever of its files writes.
@@ -164,8 +165,12 @@ class CrmCallListEntry(models.Model):
         """
         self._check_telesales_access()
         agent = self.env["res.users"].browse(int(agent))
-        if agent != self.env.user and not self.env.user.has_group(ENTRY_MANAGER_GROUP):
-            raise AccessError(_("You can only take calls from your own queue."))
+        if agent != self.env.user:
+            check_role(
+                self.env,
+                ENTRY_MANAGER_GROUP,
+                _("You can only take calls from your own queue."),
+            )
         now = fields.Datetime.now()
         hour = self._local_hour(agent, now)
         self.env.flush_all()
