@@ -873,15 +873,9 @@ class CrmCallListEntry(models.Model):
             return False
         entry = self.reserve_next(self.env.user)
         if not entry:
-            return {
-                "type": "ir.actions.client",
-                "tag": "display_notification",
-                "params": {
-                    "type": "info",
-                    "message": _("No call is due in your running call lists."),
-                    "next": {"type": "ir.actions.act_window_close"},
-                },
-            }
+            return self._no_call_due_action(
+                next={"type": "ir.actions.act_window_close"}
+            )
         entry.action_start_call()
         return entry._dial_client_action(
             entry._dial_action(), next_action=entry._form_action()

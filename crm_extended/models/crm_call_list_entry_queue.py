@@ -58,22 +58,8 @@ class CrmCallListEntry(models.Model):
         on the selected entries, or none; they play no part)."""
         entry = self.reserve_next(self.env.user)
         if not entry:
-            return {
-                "type": "ir.actions.client",
-                "tag": "display_notification",
-                "params": {
-                    "type": "info",
-                    "message": _("No call is due in your running call lists."),
-                },
-            }
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": entry.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "current",
-        }
+            return self._no_call_due_action()
+        return entry._form_action()
 
     def action_release(self):
         """Give reserved entries back to the queue, untouched: the entry's agent
@@ -220,6 +206,20 @@ class CrmCallListEntry(models.Model):
             ["state", "agent_id", "date_reserved", "write_uid", "write_date"]
         )
         return entry
+
+    @api.model
+    def _no_call_due_action(self, **params):
+        """The notification that the agent's queue has no call due; ``params`` are
+        added to it (``next``: the action run after it)."""
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": _("No call is due in your running call lists."),
+                **params,
+            },
+        }
 
     @api.model
     def _local_hour(self, agent, when=None):
