@@ -22,6 +22,7 @@ from . import crm_forecast_line
 from . import crm_call_outcome
 from . import crm_call_list
 from . import crm_call_list_entry
+from . import crm_call_list_entry_queue
 from . import crm_phonecall
 from . import crm_bonus_locked_mixin
 from . import crm_bonus_plan

@@ -1,9 +1,10 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare, formatLang
 
+from ..roles import check_role
 from .crm_forecast import period_bounds
 
 # Key performance indicators a bonus plan can weigh, public names (crm.bonus.*.kpi_type)
@@ -292,10 +293,11 @@ class CrmBonusPlan(models.Model):
     def _check_bonus_manager(self):
         """The caller manages bonuses and may change these plans: checked before
         anything is done."""
-        if not (
-            self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
-        ):
-            raise AccessError(_("Only bonus managers approve and replace bonus plans."))
+        check_role(
+            self.env,
+            "crm_extended.group_bonus_manager",
+            _("Only bonus managers approve and replace bonus plans."),
+        )
         self.check_access("write")
 
     def action_approve(self):

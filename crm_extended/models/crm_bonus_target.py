@@ -1,8 +1,10 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
+
+from ..roles import check_role
 
 
 class CrmBonusTarget(models.Model):
@@ -266,15 +268,14 @@ class CrmBonusTarget(models.Model):
     def _check_bonus_manager(self, model):
         """The caller manages bonuses, reads these targets and may create the
         ``model`` records the action makes: checked before anything is done."""
-        if not (
-            self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
-        ):
-            raise AccessError(
-                _(
-                    "Only bonus managers generate bonus targets and create bonus "
-                    "statements."
-                )
-            )
+        check_role(
+            self.env,
+            "crm_extended.group_bonus_manager",
+            _(
+                "Only bonus managers generate bonus targets and create bonus "
+                "statements."
+            ),
+        )
         self.check_access("read")
         self.env[model].check_access("create")
 

@@ -3,8 +3,10 @@ from datetime import datetime, time, timedelta
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, format_date
+
+from ..roles import check_role
 
 # Forecasting methods, in the order reports show them: field amount_<key>
 FORECAST_METHODS = [
@@ -238,12 +240,11 @@ class CrmForecast(models.Model):
     def _check_manager(self):
         """The caller is a sales manager who may change these forecasts: checked
         by every action before anything is done."""
-        if not (
-            self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
-        ):
-            raise AccessError(
-                _("Only sales managers compute, freeze, refresh and close forecasts.")
-            )
+        check_role(
+            self.env,
+            "sales_team.group_sale_manager",
+            _("Only sales managers compute, freeze, refresh and close forecasts."),
+        )
         self.check_access("write")
 
     def action_compute(self):

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare, formatLang
+
+from ..roles import check_role
 
 # What a manager may still change on the lines of a frozen forecast
 ADJUSTMENT_FIELDS = {"amount_adjusted", "adjustment_note", "is_adjusted"}
@@ -213,10 +215,11 @@ class CrmForecastLine(models.Model):
     def _check_manager(self):
         """The caller is a sales manager who may change these lines: checked
         before anything is written."""
-        if not (
-            self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
-        ):
-            raise AccessError(_("Only sales managers adjust forecasts."))
+        check_role(
+            self.env,
+            "sales_team.group_sale_manager",
+            _("Only sales managers adjust forecasts."),
+        )
         self.check_access("write")
 
     def action_clear_adjustment(self):

@@ -1,6 +1,8 @@
 from odoo import _, api, models
 from odoo.exceptions import AccessError
 
+from ..roles import has_role
+
 
 class CrmProtectedFieldsMixin(models.AbstractModel):
     """Fields a role changes only through the model's actions.
@@ -71,13 +73,12 @@ class CrmProtectedFieldsMixin(models.AbstractModel):
         )
 
     def _check_protected_fields(self, vals, creating=False):
-        user = self.env.user
         refused = []
         for fname, value in vals.items():
             groups = self._protected_fields.get(fname)
             if groups is None:
                 continue
-            if groups and any(user.has_group(g) for g in groups.split(",")):
+            if groups and has_role(self.env, *groups.split(",")):
                 continue
             if self._protected_field_allowed(fname, value, creating):
                 continue

@@ -1,8 +1,9 @@
 from datetime import datetime, time, timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 
+from ..roles import check_role, has_role
 from .crm_forecast import FORECAST_METHODS
 
 
@@ -200,7 +201,7 @@ class CrmTeam(models.Model):
         covering today, converted to the office's company currency. One search for
         the members of all the offices shown, one read of the rates per company."""
         statements = {}
-        if self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager"):
+        if has_role(self.env, "crm_extended.group_bonus_manager"):
             statements = self.member_ids._get_current_bonus_statements()
         today = fields.Date.context_today(self)
         statement_currencies = self.env["res.currency"].union(
@@ -259,10 +260,11 @@ class CrmTeam(models.Model):
     def action_open_bonus_estimate_team(self):
         """The office members' open statements of the current period."""
         self.ensure_one()
-        if not self.env.user.has_group("crm_extended.group_bonus_manager"):
-            raise AccessError(
-                _("Only bonus managers see the bonus estimates of an office.")
-            )
+        check_role(
+            self.env,
+            "crm_extended.group_bonus_manager",
+            _("Only bonus managers see the bonus estimates of an office."),
+        )
         statements = self.member_ids._get_current_bonus_statements()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_extended.crm_bonus_statement_action"

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..roles import has_role
 from .crm_bonus_statement import OPEN_STATES
 
 
@@ -90,9 +91,7 @@ class ResUsers(models.Model):
         the current user may see (their own, or any for bonus managers), and only
         in the companies the current user works in now (``env.companies``)."""
         users = self
-        if not (
-            self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
-        ):
+        if not has_role(self.env, "crm_extended.group_bonus_manager"):
             users &= self.env.user
         if not users:
             return {}

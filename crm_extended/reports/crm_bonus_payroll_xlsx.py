@@ -1,11 +1,20 @@
 from collections import defaultdict
 
-from odoo import _, models
+from odoo import _
 
 from ..models.crm_bonus_plan import KPI_TYPES, MONEY_KPIS
+from .crm_extended_xlsx import CrmExtendedXlsx
+
+# The number formats of the figures by kind: amounts in the currency of the row,
+# named in the currency column.
+FORMATS = {
+    "percent": {"num_format": "0.00"},
+    "number": {"num_format": "#,##0.##"},
+    "money": {"num_format": "#,##0.00"},
+}
 
 
-class CrmBonusPayrollXlsx(models.AbstractModel):
+class CrmBonusPayrollXlsx(CrmExtendedXlsx):
     """Payroll export of bonus statements: one row per statement (salesperson,
     employee when the HR app is installed, period, each KPI's target, achievement
     and attainment, weighted attainment, payout, currency, status and accrual
@@ -16,12 +25,8 @@ class CrmBonusPayrollXlsx(models.AbstractModel):
     _inherit = "report.report_xlsx.abstract"
     _description = "Bonus Payroll Export (XLSX)"
 
-    def get_workbook_options(self):
-        return {
-            **super().get_workbook_options(),
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        }
+    # A row per statement, built in memory.
+    _constant_memory = False
 
     def _get_statements(self, objs):
         return objs.sorted(
@@ -105,19 +110,9 @@ class CrmBonusPayrollXlsx(models.AbstractModel):
         present = {kpi_type for __, kpi_type in kpis}
         kpi_types = [kpi_type for kpi_type, __ in KPI_TYPES if kpi_type in present]
         columns = self._get_columns(kpi_types)
-        header_format = workbook.add_format({"bold": True, "text_wrap": True})
-        bold = workbook.add_format({"bold": True})
-        formats = {
-            "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
-            "percent": workbook.add_format({"num_format": "0.00"}),
-            "number": workbook.add_format({"num_format": "#,##0.##"}),
-            "money": workbook.add_format({"num_format": "#,##0.00"}),
-        }
-        total_format = workbook.add_format({"bold": True, "num_format": "#,##0.00"})
+        formats = self._xlsx_formats(workbook)
         sheet = workbook.add_worksheet(_("Bonus Payroll"))
-        for col, (title, width, __, __) in enumerate(columns):
-            sheet.set_column(col, col, width)
-            sheet.write_string(0, col, title, header_format)
+        self._write_header(sheet, columns, formats.header)
         row = 0
         totals = defaultdict(float)
         for statement in statements:
@@ -130,9 +125,9 @@ class CrmBonusPayrollXlsx(models.AbstractModel):
                 if kind == "text":
                     sheet.write_string(row, col, value)
                 elif kind == "date":
-                    sheet.write_datetime(row, col, value, formats["date"])
+                    sheet.write_datetime(row, col, value, formats.date)
                 else:
-                    sheet.write_number(row, col, value, formats[kind])
+                    sheet.write_number(row, col, value, formats(FORMATS[kind]))
         sheet.freeze_panes(1, 0)
         if row:
             sheet.autofilter(0, 0, row, len(columns) - 1)
@@ -142,6 +137,8 @@ class CrmBonusPayrollXlsx(models.AbstractModel):
         )
         for currency, total in sorted(totals.items(), key=lambda t: t[0].name):
             row += 1
-            sheet.write_string(row, 0, _("Total"), bold)
-            sheet.write_number(row, payout_col, total, total_format)
-            sheet.write_string(row, payout_col + 1, currency.name, bold)
+            sheet.write_string(row, 0, _("Total"), formats.bold)
+            sheet.write_number(
+                row, payout_col, total, formats(FORMATS["money"], bold=True)
+            )
+            sheet.write_string(row, payout_col + 1, currency.name, formats.bold)

@@ -1,4 +1,6 @@
-from odoo import _, models
+from odoo import _
+
+from .crm_extended_xlsx import CrmExtendedXlsx, XlsxFormats
 
 # (field of crm.call.stats.report, kind) of the figures, in column order after the
 # agent. Counts and sums add up; rates are the rates of the sums (see the report).
@@ -17,9 +19,17 @@ FIGURES = [
     ("duration_avg", "decimal"),
 ]
 RATE_FIELDS = ("reach_rate", "calls_per_contact", "conversion_rate", "duration_avg")
+# The number formats of the figures by kind (amounts: their currency's format)
+FORMATS = {
+    "integer": XlsxFormats.INTEGER,
+    "percent": {"num_format": "0.0%"},
+    "decimal": {"num_format": "0.00"},
+}
+# The title of a list's block
+TITLE = {"bold": True, "font_size": 13}
 
 
-class CrmCallListStatsXlsx(models.AbstractModel):
+class CrmCallListStatsXlsx(CrmExtendedXlsx):
     """Statistics of call lists: one sheet, a block per printed list with a row per
     agent and the list's totals.
 
@@ -33,13 +43,8 @@ class CrmCallListStatsXlsx(models.AbstractModel):
     _inherit = "report.report_xlsx.abstract"
     _description = "Call List Statistics (XLSX)"
 
-    def get_workbook_options(self):
-        # Names are data, never formulas or links.
-        return {
-            **super().get_workbook_options(),
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        }
+    # A few rows per list, built in memory.
+    _constant_memory = False
 
     def _get_columns(self):
         """(title, width) of the columns: the agent, then the figures."""
@@ -79,41 +84,15 @@ class CrmCallListStatsXlsx(models.AbstractModel):
             figures[fname] = value
         return figures
 
-    def _money_format(self, currency):
-        """Excel number format of ``currency``: grouped thousands, the currency's
-        decimals, its symbol quoted on the side it goes."""
-        decimals = (
-            "." + "0" * currency.decimal_places if currency.decimal_places else ""
-        )
-        symbol = '"{}"'.format(currency.symbol.replace('"', ""))
-        number = f"#,##0{decimals}"
-        if currency.position == "before":
-            return f"{symbol} {number};-{symbol} {number}"
-        return f"{number} {symbol};-{number} {symbol}"
-
     def generate_xlsx_report(self, workbook, data, objs):
         by_agent, totals = self._get_stats(objs)
-        title_format = workbook.add_format({"bold": True, "font_size": 13})
-        header_format = workbook.add_format({"bold": True, "text_wrap": True})
-        total_format = workbook.add_format({"bold": True})
-        formats = {
-            "integer": {"num_format": "0"},
-            "percent": {"num_format": "0.0%"},
-            "decimal": {"num_format": "0.00"},
-        }
-        cell_formats = {}
+        formats = self._xlsx_formats(workbook)
 
         def cell_format(kind, currency, bold):
-            key = (kind, currency, bold)
-            if key not in cell_formats:
-                if kind == "money":
-                    props = {"num_format": self._money_format(currency)}
-                else:
-                    props = dict(formats[kind])
-                if bold:
-                    props["bold"] = True
-                cell_formats[key] = workbook.add_format(props)
-            return cell_formats[key]
+            more = {"bold": True} if bold else {}
+            if kind == "money":
+                return formats.money(currency, **more)
+            return formats(FORMATS[kind], **more)
 
         def write_figures(row, figures, currency, bold=False):
             for col, (fname, kind) in enumerate(FIGURES, start=1):
@@ -123,8 +102,6 @@ class CrmCallListStatsXlsx(models.AbstractModel):
 
         sheet = workbook.add_worksheet(_("Call Statistics"))
         columns = self._get_columns()
-        for col, (__, width) in enumerate(columns):
-            sheet.set_column(col, col, width)
         states = dict(
             self.env["crm.call.list"]._fields["state"]._description_selection(self.env)
         )
@@ -139,11 +116,10 @@ class CrmCallListStatsXlsx(models.AbstractModel):
                     list=call_list.name,
                     state=states[call_list.state],
                 ),
-                title_format,
+                formats(TITLE),
             )
             row += 1
-            for col, (title, __) in enumerate(columns):
-                sheet.write_string(row, col, title, header_format)
+            self._write_header(sheet, columns, formats.header, row=row)
             agents = sorted(
                 (agent for list_id, agent in by_agent if list_id == call_list.id),
                 key=lambda agent: (not agent, agent.name or "", agent.id),
@@ -153,6 +129,6 @@ class CrmCallListStatsXlsx(models.AbstractModel):
                 sheet.write_string(row, 0, agent.name if agent else _("No Agent"))
                 write_figures(row, by_agent[call_list.id, agent], currency)
             row += 1
-            sheet.write_string(row, 0, _("Total"), total_format)
+            sheet.write_string(row, 0, _("Total"), formats.bold)
             write_figures(row, totals.get(call_list.id, {}), currency, bold=True)
             row += 2

@@ -1,6 +1,7 @@
-from odoo import _, models
+from odoo import _
 
-from ..models.crm_forecast import FORECAST_METHODS
+from ..models.crm_forecast import FORECAST_METHODS, LINE_FIGURES
+from .crm_extended_xlsx import CrmExtendedXlsx
 
 # The fields of the lines the report reads, in one query
 LINE_FIELDS = [
@@ -12,25 +13,19 @@ LINE_FIELDS = [
     "user_id",
     "team_id",
     "sales_region_id",
-    "opportunity_count",
-    "amount_pipeline",
-    "amount_best_case",
-    "amount_commit",
-    "amount_weighted",
-    "amount_historical",
+    *LINE_FIGURES,
     "amount_submitted",
     "is_adjusted",
     "amount_adjusted",
     "adjustment_note",
     "amount_forecast",
     "amount_won_frozen",
-    "amount_won_to_date",
     "amount_actual",
     *(f"error_{method}" for method, __ in FORECAST_METHODS),
 ]
 
 
-class CrmForecastXlsx(models.AbstractModel):
+class CrmForecastXlsx(CrmExtendedXlsx):
     """A forecast and its rollup: one sheet per level (company, regions, teams,
     salespeople), one row per line the user may read.
 
@@ -49,16 +44,6 @@ class CrmForecastXlsx(models.AbstractModel):
     _line_order = (
         "date_from desc, forecast_id, level, sales_region_id, team_id, user_id, id"
     )
-
-    def get_workbook_options(self):
-        # Rows are written in order and flushed as the next one starts; notes and
-        # names are data, never formulas or links.
-        return {
-            **super().get_workbook_options(),
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        }
 
     # ------------------------------------------------------------------
     # Layout
@@ -170,39 +155,14 @@ class CrmForecastXlsx(models.AbstractModel):
     # Rendering
     # ------------------------------------------------------------------
 
-    def _money_format(self, currency):
-        """Excel number format of ``currency``: grouped thousands, the currency's
-        decimals, its symbol quoted on the side it goes."""
-        decimals = (
-            "." + "0" * currency.decimal_places if currency.decimal_places else ""
-        )
-        symbol = '"{}"'.format(currency.symbol.replace('"', ""))
-        number = f"#,##0{decimals}"
-        if currency.position == "before":
-            return f"{symbol} {number};-{symbol} {number}"
-        return f"{number} {symbol};-{number} {symbol}"
-
     def generate_xlsx_report(self, workbook, data, objs):
         lines = self._get_lines(data, objs)
         closed = any(state == "closed" for state in lines.mapped("state"))
-        header_format = workbook.add_format({"bold": True, "text_wrap": True})
-        date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        integer_format = workbook.add_format({"num_format": "0"})
-        money_formats = {}
-
-        def money_format(currency):
-            if currency not in money_formats:
-                money_formats[currency] = workbook.add_format(
-                    {"num_format": self._money_format(currency)}
-                )
-            return money_formats[currency]
-
+        formats = self._xlsx_formats(workbook)
         for level, sheet_name in self._get_levels():
             sheet = workbook.add_worksheet(sheet_name)
             columns = self._get_columns(level, closed)
-            for col, (title, width, __, __) in enumerate(columns):
-                sheet.set_column(col, col, width)
-                sheet.write_string(0, col, title, header_format)
+            self._write_header(sheet, columns, formats.header)
             row = 0
             for line in lines.filtered(lambda line, level=level: line.level == level):
                 row += 1
@@ -212,12 +172,12 @@ class CrmForecastXlsx(models.AbstractModel):
                         continue
                     if kind == "money":
                         sheet.write_number(
-                            row, col, value, money_format(line.currency_id)
+                            row, col, value, formats.money(line.currency_id)
                         )
                     elif kind == "integer":
-                        sheet.write_number(row, col, value, integer_format)
+                        sheet.write_number(row, col, value, formats.integer)
                     elif kind == "date":
-                        sheet.write_datetime(row, col, value, date_format)
+                        sheet.write_datetime(row, col, value, formats.date)
                     else:
                         sheet.write_string(row, col, value)
             sheet.freeze_panes(1, 0)

@@ -1,6 +1,8 @@
 from odoo import _, models
 from odoo.tools import split_every
 
+from .crm_extended_xlsx import CrmExtendedXlsx
+
 # Partners are read, and rows written, this many at a time: a bounded cache and a
 # number of queries that grows with the batches, not with the partners.
 BATCH_SIZE = 5000
@@ -16,7 +18,7 @@ PARTNER_FIELDS = [
 ]
 
 
-class PartnerRegionXlsx(models.AbstractModel):
+class PartnerRegionXlsx(CrmExtendedXlsx):
     """Customers by Sales Region: one row per customer, sorted by region, then name.
 
     Built to export a whole customer base (100,000 rows and more): the partners are
@@ -30,17 +32,6 @@ class PartnerRegionXlsx(models.AbstractModel):
     _description = "Customers by Sales Region (XLSX)"
 
     _partner_order = "sales_region_id, complete_name, id"
-
-    def get_workbook_options(self):
-        # Rows are written in order and each row is flushed to a temporary file once
-        # the next one starts: memory stays flat whatever the number of rows.
-        # Cell values are data: never turned into formulas or links.
-        return {
-            **super().get_workbook_options(),
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        }
 
     def _get_partner_domain(self, data, objs):
         """Domain of the partners to export: the partners printed."""
@@ -104,11 +95,8 @@ class PartnerRegionXlsx(models.AbstractModel):
 
     def generate_xlsx_report(self, workbook, data, objs):
         sheet = workbook.add_worksheet(_("Customers by Region"))
-        header_format = workbook.add_format({"bold": True})
         columns = self._get_columns()
-        for col, (title, width) in enumerate(columns):
-            sheet.set_column(col, col, width)
-            sheet.write_string(0, col, title, header_format)
+        self._write_header(sheet, columns, self._xlsx_formats(workbook).bold)
         row_index = 0
         for row_index, row in enumerate(self._get_rows(data, objs), start=1):
             for col, value in enumerate(row):

@@ -5,6 +5,8 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..roles import has_role
+
 # Customers proposed at most in one week, most overdue first.
 MAX_PROPOSALS = 25
 SLOT_STEP = timedelta(minutes=30)
@@ -130,12 +132,10 @@ class CrmPlanWeekWizard(models.TransientModel):
         """One plans one's own week; sales managers plan anyone's, regional managers
         the weeks of the members of the offices of their regions (and below)."""
         others = users - self.env.user
-        if not others or self.env.su:
+        if not others or has_role(self.env, "sales_team.group_sale_manager"):
             return
         user = self.env.user
-        if user.has_group("sales_team.group_sale_manager"):
-            return
-        if user.has_group("crm_extended.group_regional_manager"):
+        if has_role(self.env, "crm_extended.group_regional_manager"):
             regions = self.env["crm.sales.region"].search(
                 [("id", "child_of", user.sales_region_managed_ids.ids)]
             )
