@@ -32,6 +32,8 @@ class CrmPhonecall(models.Model):
     _contact_fields = {"state", "date", "partner_id", "active"}
     _contact_create = ("state", "done")
 
+    # A customer's calls are read at every logged call (their last contact)
+    partner_id = fields.Many2one(index="btree_not_null")
     call_list_entry_id = fields.Many2one(
         "crm.call.list.entry",
         index="btree_not_null",

@@ -211,29 +211,29 @@ class ResPartner(models.Model):
         self.flush_model(["commercial_partner_id"])
         rows = self.env.execute_query(
             SQL(
-                """WITH members AS (
-                       SELECT id, commercial_partner_id FROM res_partner
-                        WHERE commercial_partner_id = ANY(%(entities)s)
-                   )
-                   SELECT m.commercial_partner_id, max(done.day)
+                """SELECT m.commercial_partner_id, max(done.day)
                      FROM (SELECT e.sfa_partner_id AS partner_id, e.start AS day
                              FROM calendar_event e
                             WHERE e.sfa_state = 'done' AND e.active
-                              AND e.sfa_partner_id IN (SELECT id FROM members)
+                              AND e.sfa_partner_id IN %(members)s
                            UNION ALL
                            SELECT c.partner_id, c.date
                              FROM crm_phonecall c
                             WHERE c.state = 'done' AND c.active
-                              AND c.partner_id IN (SELECT id FROM members)
+                              AND c.partner_id IN %(members)s
                            UNION ALL
                            SELECT o.partner_id, o.date_order
                              FROM sale_order o
                             WHERE o.state = 'sale'
-                              AND o.partner_id IN (SELECT id FROM members)
+                              AND o.partner_id IN %(members)s
                           ) AS done
-                     JOIN members m ON m.id = done.partner_id
+                     JOIN res_partner m ON m.id = done.partner_id
                     GROUP BY m.commercial_partner_id""",
-                entities=list(self.ids),
+                members=SQL(
+                    "(SELECT id FROM res_partner "
+                    "WHERE commercial_partner_id = ANY(%s))",
+                    list(self.ids),
+                ),
             )
         )
         return {entity_id: day for entity_id, day in rows if day}
@@ -313,11 +313,14 @@ class ResPartner(models.Model):
         Their follow-ups that the new last contact makes no longer due are closed now,
         not at the next run of the daily job. A constant number of queries whatever
         the number of customers, and then the job's closing of each follow-up."""
-        activity_type = self.env.ref(
+        # The type's id from the cached XML id, no query (a deleted type takes its
+        # XML id with it).
+        type_id = self.env["ir.model.data"]._xmlid_to_res_id(
             "crm_extended.mail_activity_type_contact_due", raise_if_not_found=False
         )
-        if not feedbacks or not activity_type:
+        if not feedbacks or not type_id:
             return 0
+        activity_type = self.env["mail.activity.type"].browse(type_id)
         # The closing reads these columns in SQL: the new last contact first.
         self.flush_model(
             ["active", "commercial_partner_id", "customer_rank", "date_next_contact"]
