@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..roles import has_role
+
 SFA_KINDS = [
     ("visit", "Visit"),
     ("call", "Call"),
@@ -196,11 +198,9 @@ class CalendarEvent(models.Model):
     def _check_sfa_write_access(self):
         """Customer work is planned and changed by its salesperson, by whoever sees
         all sales documents, and by the regional managers of its customer's region."""
-        if self.env.su:
+        if has_role(self.env, "sales_team.group_sale_salesman_all_leads"):
             return
         user = self.env.user
-        if user.has_group("sales_team.group_sale_salesman_all_leads"):
-            return
         others = self.filtered(lambda e: e.sfa_kind and e.user_id != user)
         if not others:
             return

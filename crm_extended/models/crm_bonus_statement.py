@@ -1,8 +1,10 @@
 from collections import Counter
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools.sql import index_exists
+
+from ..roles import check_role
 
 STATEMENT_STATES = [
     ("draft", "Draft"),
@@ -294,15 +296,14 @@ class CrmBonusStatement(models.Model):
     def _check_bonus_manager(self):
         """The caller manages bonuses and may change these statements: checked by
         every action that computes or moves them, before anything is done."""
-        if not (
-            self.env.su or self.env.user.has_group("crm_extended.group_bonus_manager")
-        ):
-            raise AccessError(
-                _(
-                    "Only bonus managers compute, submit, approve, reset and cancel "
-                    "bonus statements."
-                )
-            )
+        check_role(
+            self.env,
+            "crm_extended.group_bonus_manager",
+            _(
+                "Only bonus managers compute, submit, approve, reset and cancel "
+                "bonus statements."
+            ),
+        )
         self.check_access("write")
 
     def _check_state(self, states, action):

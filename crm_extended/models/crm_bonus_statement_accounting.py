@@ -1,9 +1,10 @@
 from psycopg2 import errors
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..roles import check_role
 from .crm_bonus_statement import ACCOUNTED_STATES
 
 
@@ -28,15 +29,14 @@ class CrmBonusStatement(models.Model):
     def _check_bonus_accountant(self):
         """Segregation of duties: accountants post and reverse the accrual entries;
         a bonus manager approves, and posts only if also an accountant."""
-        if not (
-            self.env.su or self.env.user.has_group("account.group_account_invoice")
-        ):
-            raise AccessError(
-                _(
-                    "Only accountants post and reverse bonus accruals: approving a "
-                    "bonus statement does not book it."
-                )
-            )
+        check_role(
+            self.env,
+            "account.group_account_invoice",
+            _(
+                "Only accountants post and reverse bonus accruals: approving a "
+                "bonus statement does not book it."
+            ),
+        )
         self.check_access("read")
 
     def _lock_for_accounting(self):

@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from ..roles import has_role
+
 # Partner fields the region of a partner is computed from.
 REGION_SOURCE_FIELDS = [
     "state_id",
@@ -186,10 +188,10 @@ class ResPartner(models.Model):
         ):
             return
         user = self.env.user
-        if user.has_group("sales_team.group_sale_manager"):
+        if has_role(self.env, "sales_team.group_sale_manager"):
             return
         scope = self.env["crm.sales.region"]
-        if user.has_group("crm_extended.group_regional_manager"):
+        if has_role(self.env, "crm_extended.group_regional_manager"):
             scope = scope.search(
                 [("id", "child_of", user.sales_region_managed_ids.ids)]
             )
