@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo import Command
+from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -42,6 +42,18 @@ def running_pool(env, name, first_phone):
     call_list.action_build()
     call_list.action_start()
     return call_list, partners, admin
+
+
+def remove_pool(registry, list_id, partner_ids):
+    """Remove what ``running_pool`` committed, with the calls logged on it: the
+    cleanup of the concurrency tests."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        call_list = env["crm.call.list"].browse(list_id)
+        env["crm.phonecall"].search([("call_list_id", "=", call_list.id)]).unlink()
+        call_list.write({"state": "draft"})
+        call_list.unlink()
+        env["res.partner"].browse(partner_ids).unlink()
 
 
 class CallListCase(CrmExtendedCase):

@@ -8,7 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from .test_call_list import CallListCase, running_pool
+from .test_call_list import CallListCase, remove_pool, running_pool
 
 NOW = datetime(2030, 1, 7, 10, 0)
 LOGGER = "odoo.addons.crm_extended.models.crm_call_list_entry"
@@ -249,18 +249,7 @@ class TestCallListRelease(CallListCase):
                 "idle": idle.id,
             }
 
-        def cleanup():
-            with self.registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                call_list = env["crm.call.list"].browse(ids["list"])
-                env["crm.phonecall"].search(
-                    [("call_list_id", "=", call_list.id)]
-                ).unlink()
-                call_list.write({"state": "draft"})
-                call_list.unlink()
-                env["res.partner"].browse(ids["partners"]).unlink()
-
-        self.addCleanup(cleanup)
+        self.addCleanup(remove_pool, self.registry, ids["list"], ids["partners"])
         cr_agent, cr_cron = self.registry.cursor(), self.registry.cursor()
         try:
             env_agent = api.Environment(cr_agent, admin_id, {})

@@ -6,7 +6,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from .test_call_list import CallListCase, e164, running_pool
+from .test_call_list import CallListCase, e164, remove_pool, running_pool
 
 NOW = datetime(2030, 1, 7, 10, 0)
 
@@ -73,14 +73,7 @@ class TestCallQueue(CallListCase):
             call_list, partners, admin = running_pool(env, "Concurrent", 900)
             list_id, partner_ids, admin_id = call_list.id, partners.ids, admin.id
 
-        def cleanup():
-            with self.registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                env["crm.call.list"].browse(list_id).write({"state": "draft"})
-                env["crm.call.list"].browse(list_id).unlink()
-                env["res.partner"].browse(partner_ids).unlink()
-
-        self.addCleanup(cleanup)
+        self.addCleanup(remove_pool, self.registry, list_id, partner_ids)
         cr_1, cr_2 = self.registry.cursor(), self.registry.cursor()
         try:
             env_1 = api.Environment(cr_1, admin_id, {})

@@ -17,7 +17,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import CrmExtendedTourCase
-from .test_call_list import CallListCase, running_pool
+from .test_call_list import CallListCase, remove_pool, running_pool
 
 NOW = datetime(2030, 1, 7, 10, 0)
 # Refused over RPC: a role without the right, or an entry that is not the user's
@@ -225,18 +225,7 @@ class TestTelesalesHardening(CallListCase):
                 "admin": admin.id,
             }
 
-        def cleanup():
-            with self.registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                call_list = env["crm.call.list"].browse(ids["list"])
-                env["crm.phonecall"].search(
-                    [("call_list_id", "=", call_list.id)]
-                ).unlink()
-                call_list.write({"state": "draft"})
-                call_list.unlink()
-                env["res.partner"].browse(ids["partners"]).unlink()
-
-        self.addCleanup(cleanup)
+        self.addCleanup(remove_pool, self.registry, ids["list"], ids["partners"])
         cr_1, cr_2 = self.registry.cursor(), self.registry.cursor()
         try:
             env_1 = api.Environment(cr_1, ids["admin"], {})
