@@ -3,6 +3,8 @@ from collections import defaultdict
 from odoo import _, api, models
 from odoo.exceptions import UserError
 
+from ..text import name_list
+
 
 class CrmForecastRegionReport(models.AbstractModel):
     """Region summary of a forecast (PDF), printed from region lines: the region's
@@ -32,7 +34,7 @@ class CrmForecastRegionReport(models.AbstractModel):
                 _(
                     "The region summary prints the sales region lines of a forecast; "
                     "%(lines)s is not one.",
-                    lines=", ".join(not_regions.mapped("name")),
+                    lines=name_list(self.env, not_regions.mapped("name")),
                 )
             )
         # The lines of the forecasts in one query, under the user's record rules:

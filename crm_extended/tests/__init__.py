@@ -33,3 +33,4 @@ from . import test_bonus_hardening
 from . import test_forecast_hardening
 from . import test_rpc_surface
 from . import test_source_mixins
+from . import test_text
