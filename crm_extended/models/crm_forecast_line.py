@@ -11,6 +11,10 @@ ADJUSTMENT_FIELDS = {"amount_adjusted", "adjustment_note", "is_adjusted"}
 # survive the sums of the rollup (floating point)
 ADJUSTMENT_MIN = 0.0
 ADJUSTMENT_MAX = 1e12
+# An adjustment below the submitted figure divided by this, or above it multiplied
+# by this, is accepted with a warning: a typing error is more likely than a forecast
+# halved or doubled
+ADJUSTMENT_WARNING_FACTOR = 2.0
 
 
 class CrmForecastLine(models.Model):
@@ -153,7 +157,9 @@ class CrmForecastLine(models.Model):
 
     @api.constrains("is_adjusted", "amount_adjusted")
     def _check_amount_adjusted(self):
-        for line in self.filtered("is_adjusted"):
+        # Every line, adjusted or not: an amount stored with the adjustment off is
+        # applied as soon as the adjustment is switched on
+        for line in self:
             amount = line.amount_adjusted
             if (
                 float_compare(amount, ADJUSTMENT_MIN, precision_digits=2) < 0
@@ -175,6 +181,44 @@ class CrmForecastLine(models.Model):
                         ),
                     )
                 )
+
+    @api.onchange("amount_adjusted")
+    def _onchange_amount_adjusted(self):
+        """Warn, without refusing, when the adjustment is far from the submitted
+        figure: below half of it or above double."""
+        amount, submitted = self.amount_adjusted, self.amount_submitted
+        if float_compare(amount, ADJUSTMENT_MIN, precision_digits=2) < 0:
+            return None
+        low = float_compare(
+            amount * ADJUSTMENT_WARNING_FACTOR, submitted, precision_digits=2
+        )
+        high = float_compare(
+            amount, submitted * ADJUSTMENT_WARNING_FACTOR, precision_digits=2
+        )
+        if low >= 0 and high <= 0:
+            return None
+        money = {
+            "amount": formatLang(self.env, amount, currency_obj=self.currency_id),
+            "submitted": formatLang(self.env, submitted, currency_obj=self.currency_id),
+        }
+        if low < 0:
+            message = _(
+                "%(amount)s is less than half the submitted %(submitted)s: check "
+                "the figure before you save it.",
+                **money,
+            )
+        else:
+            message = _(
+                "%(amount)s is more than double the submitted %(submitted)s: check "
+                "the figure before you save it.",
+                **money,
+            )
+        return {
+            "warning": {
+                "title": _("Adjustment far from the submitted figure"),
+                "message": message,
+            }
+        }
 
     # ------------------------------------------------------------------
     # ORM
