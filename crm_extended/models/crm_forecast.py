@@ -14,8 +14,8 @@ FORECAST_METHODS = [
     ("best_case", "Best Case"),
     ("commit", "Commit"),
     ("weighted", "Weighted"),
-    ("historical", "Historical Win Rate"),
-    ("forecast", "Manager's Forecast"),
+    ("historical", "Historical"),
+    ("forecast", "Forecast"),
 ]
 
 
@@ -77,6 +77,7 @@ class CrmForecast(models.Model):
     )
     state = fields.Selection(
         [("draft", "Draft"), ("frozen", "Frozen"), ("closed", "Closed")],
+        string="Status",
         default="draft",
         required=True,
         tracking=True,
@@ -86,16 +87,18 @@ class CrmForecast(models.Model):
     date_frozen = fields.Datetime(string="Frozen On", readonly=True, copy=False)
     date_closed = fields.Datetime(string="Closed On", readonly=True, copy=False)
     line_ids = fields.One2many("crm.forecast.line", "forecast_id", string="Lines")
-    line_count = fields.Integer(compute="_compute_totals")
-    # The company line's figures
-    amount_pipeline = fields.Monetary(compute="_compute_totals")
-    amount_best_case = fields.Monetary(compute="_compute_totals")
-    amount_commit = fields.Monetary(compute="_compute_totals")
-    amount_weighted = fields.Monetary(compute="_compute_totals")
-    amount_historical = fields.Monetary(compute="_compute_totals")
-    amount_forecast = fields.Monetary(compute="_compute_totals")
-    amount_won_to_date = fields.Monetary(compute="_compute_totals")
-    amount_actual = fields.Monetary(compute="_compute_totals")
+    line_count = fields.Integer(string="Salespeople", compute="_compute_totals")
+    # The company line's figures, labelled as on the lines
+    amount_pipeline = fields.Monetary(string="Pipeline", compute="_compute_totals")
+    amount_best_case = fields.Monetary(string="Best Case", compute="_compute_totals")
+    amount_commit = fields.Monetary(string="Commit", compute="_compute_totals")
+    amount_weighted = fields.Monetary(string="Weighted", compute="_compute_totals")
+    amount_historical = fields.Monetary(string="Historical", compute="_compute_totals")
+    amount_forecast = fields.Monetary(string="Forecast", compute="_compute_totals")
+    amount_won_to_date = fields.Monetary(
+        string="Won to Date", compute="_compute_totals"
+    )
+    amount_actual = fields.Monetary(string="Actual", compute="_compute_totals")
 
     @api.depends("period_type", "date_from", "company_id")
     def _compute_name(self):

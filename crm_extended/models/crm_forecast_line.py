@@ -45,6 +45,7 @@ class CrmForecastLine(models.Model):
     date_to = fields.Date(string="Period End", readonly=True)
     state = fields.Selection(
         [("draft", "Draft"), ("frozen", "Frozen"), ("closed", "Closed")],
+        string="Status",
         readonly=True,
     )
     # Where the line sits in the rollup
