@@ -64,6 +64,15 @@ class CrmForecastLine(models.Model):
         "crm.forecast.line", string="Rolls Up Into", readonly=True, index=True
     )
     child_ids = fields.One2many("crm.forecast.line", "parent_id", readonly=True)
+    is_top_level = fields.Boolean(
+        string="Top Level",
+        compute="_compute_is_top_level",
+        search="_search_is_top_level",
+        help="The line heads the part of the rollup you may read: the company for "
+        "sales managers, the highest of their regions for regional managers, their "
+        "own line for salespeople. These lines add up without counting anything "
+        "twice.",
+    )
     name = fields.Char(compute="_compute_name")
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
@@ -143,6 +152,21 @@ class CrmForecastLine(models.Model):
                 "region": line.sales_region_id.display_name,
                 "company": line.company_id.name,
             }.get(line.level) or _("Unassigned")
+
+    @api.depends("parent_id")
+    @api.depends_context("uid")
+    def _compute_is_top_level(self):
+        readable = self.parent_id._filtered_access("read")
+        for line in self:
+            line.is_top_level = line.parent_id not in readable
+
+    def _search_is_top_level(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Top Level is searched as set or not set."))
+        # The parent is searched under the user's record rules: a parent the user
+        # may not read leaves the line at the top of what the user reads
+        top = (operator == "=") == value
+        return [("parent_id", "not any" if top else "any", [])]
 
     @api.constrains("is_adjusted", "adjustment_note")
     def _check_adjustment_note(self):
