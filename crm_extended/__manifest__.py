@@ -96,6 +96,7 @@
     "assets": {
         "web.assets_backend": [
             "crm_extended/static/src/js/*.js",
+            "crm_extended/static/src/forecast/*",
         ],
         "web.assets_tests": [
             "crm_extended/static/tests/tours/*.js",

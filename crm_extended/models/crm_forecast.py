@@ -305,6 +305,8 @@ class CrmForecast(models.Model):
         return True
 
     def action_open_lines(self):
+        """The forecast's lines as a plain list (to export), the salespeople's
+        first."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_extended.crm_forecast_line_action"
@@ -312,6 +314,11 @@ class CrmForecast(models.Model):
         action["domain"] = [("forecast_id", "=", self.id)]
         action["context"] = {"search_default_level_user": 1}
         action["display_name"] = self.name
+        view_types = ["list", "pivot", "graph", "form"]
+        action["view_mode"] = ",".join(view_types)
+        action["views"] = sorted(
+            action["views"], key=lambda view: view_types.index(view[1])
+        )
         return action
 
     # ------------------------------------------------------------------
