@@ -58,6 +58,7 @@ class CrmCallListEntry(models.Model):
             "has_overdue_invoices",
             "overdue_amount",
             "is_editable",
+            "has_open_call",
         ),
         ENTRY_MANAGER_GROUP,
     )
@@ -172,6 +173,11 @@ class CrmCallListEntry(models.Model):
         help="The current user may change the entry directly (sales managers); "
         "agents change theirs through the actions of the screen.",
     )
+    has_open_call = fields.Boolean(
+        string="Call Running",
+        compute="_compute_has_open_call",
+        help="The current user's call of this entry is open: its outcome is to log.",
+    )
 
     _sql_constraints = [
         (
@@ -263,6 +269,25 @@ class CrmCallListEntry(models.Model):
         editable = has_role(self.env, ENTRY_MANAGER_GROUP)
         for entry in self:
             entry.is_editable = editable
+
+    @api.depends("phonecall_ids.state", "phonecall_ids.user_id")
+    @api.depends_context("uid")
+    def _compute_has_open_call(self):
+        open_entries = set()
+        if self.ids:
+            open_entries = {
+                entry.id
+                for [entry] in self.env["crm.phonecall"]._read_group(
+                    [
+                        ("call_list_entry_id", "in", self.ids),
+                        ("state", "=", "open"),
+                        ("user_id", "=", self.env.uid),
+                    ],
+                    ["call_list_entry_id"],
+                )
+            }
+        for entry in self:
+            entry.has_open_call = entry.id in open_entries
 
     @api.constrains("outcome_id", "company_id")
     def _check_outcome_company(self):
@@ -356,12 +381,6 @@ class CrmCallListEntry(models.Model):
             entry_su = self.sudo()
             entry_su.state = "in_progress"
         return call
-
-    def action_dial(self):
-        """Button: open the call and dial it with the company's dialer provider."""
-        self.ensure_one()
-        self.action_start_call()
-        return self._dial_client_action(self._dial_action())
 
     # ------------------------------------------------------------
     # BUSINESS: access and locking
@@ -707,18 +726,14 @@ class CrmCallListEntry(models.Model):
     # ------------------------------------------------------------
 
     def action_call(self):
-        """Button "Call": open the call record (its start time) in a dialog."""
+        """Button "Call", the one way to place the call: open the call record (its
+        start time), then dial it with the company's dialer provider. The agent
+        stays on the entry, reloaded with the call running, to log its outcome."""
         self.ensure_one()
-        call = self.action_start_call()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Call"),
-            "res_model": "crm.phonecall",
-            "res_id": call.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "new",
-        }
+        self.action_start_call()
+        return self._dial_client_action(
+            self._dial_action(), next_action={"type": "ir.actions.act_window_close"}
+        )
 
     def action_open_outcome_wizard(self):
         self.ensure_one()
