@@ -39,6 +39,7 @@ class CrmCallListEntry(models.Model):
             "lead_id",
             "phone",
             "phone_url",
+            "phone_display",
             "sales_region_id",
             "agent_id",
             "state",
@@ -90,9 +91,16 @@ class CrmCallListEntry(models.Model):
         ondelete="set null",
         check_company=True,
     )
-    phone = fields.Char(help="The number to dial, in E.164.")
+    phone = fields.Char(string="Number to Dial", help="The number to dial, in E.164.")
     phone_url = fields.Char(
         string="Dial", compute="_compute_phone_url", help="Click-to-dial link."
+    )
+    # The number as people read it; typed in any format by who may change it
+    phone_display = fields.Char(
+        string="Phone",
+        compute="_compute_phone_display",
+        inverse="_inverse_phone_display",
+        help="The number to dial, in the international format.",
     )
     sales_region_id = fields.Many2one(
         "crm.sales.region",
@@ -196,6 +204,16 @@ class CrmCallListEntry(models.Model):
     def _compute_phone_url(self):
         for entry in self:
             entry.phone_url = f"tel:{entry.phone}" if entry.phone else False
+
+    @api.depends("phone")
+    def _compute_phone_display(self):
+        for entry in self:
+            entry.phone_display = self._format_phone_display(entry.phone)
+
+    def _inverse_phone_display(self):
+        # Checked and stored in E.164 by write(); who may is _protected_fields'.
+        for entry in self:
+            entry.phone = entry.phone_display
 
     def _compute_phonecall_count(self):
         counts = dict(
@@ -335,6 +353,20 @@ class CrmCallListEntry(models.Model):
                 )
             return True
         return super().write(vals)
+
+    @api.model
+    def _format_phone_display(self, number, country=None, force_format="INTERNATIONAL"):
+        """``number`` as people read it (Odoo's international format), or as it is
+        when it cannot be read as a number."""
+        if not number:
+            return False
+        return phone_validation.phone_format(
+            number,
+            country.code if country else None,
+            country.phone_code if country else None,
+            force_format=force_format,
+            raise_exception=False,
+        )
 
     @api.model
     def _sanitize_phone(self, number, partner_id=None):

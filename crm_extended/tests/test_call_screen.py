@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
@@ -9,14 +10,16 @@ from odoo.tests import tagged
 from .test_call_list import CallListCase
 
 NOW = datetime(2030, 1, 7, 10, 0)
-# A number written the way people type it, and in E.164
+# A number written the way people type it, in E.164, and as the screens show it
 TYPED = "+1 (734) 555 0147"
 DIALED = "+17345550147"
+SHOWN = "+1 734-555-0147"
 
 
 @tagged("post_install", "-at_install")
 class TestCallScreen(CallListCase):
-    """The agent's screen: one Call button that dials."""
+    """The agent's screen: one Call button that dials, the number as people read
+    it."""
 
     @classmethod
     def setUpClass(cls):
@@ -128,3 +131,43 @@ class TestCallScreen(CallListCase):
         with self.assertRefused(UserError, "has no number to dial"):
             entry.action_call()
         self.assertFalse(entry.sudo().phonecall_ids)
+
+    # 3. The number as people read it, dialed in E.164 ---------------------------
+
+    def test_phone_shown_and_dialed(self):
+        entry = self._reserve()
+        self.assertEqual(entry.phone, DIALED)
+        self.assertEqual(entry.phone_display, SHOWN)
+        self.assertEqual(entry.phone_url, f"tel:{DIALED}")
+        self.assertEqual(entry._dial_action()["url"], f"tel:{DIALED}")
+        # The list, kanban and form show the readable number, never the raw one.
+        views = entry.get_views([(False, "list"), (False, "kanban"), (False, "form")])
+        for view_type, view in views["views"].items():
+            arch = etree.fromstring(view["arch"])
+            shown = [
+                node.get("name")
+                for node in arch.iter("field")
+                if node.get("name") in ("phone", "phone_display")
+                and node.get("invisible") not in ("1", "True")
+            ]
+            self.assertEqual(shown, ["phone_display"], view_type)
+        self.assertEqual(
+            entry.web_read({"phone_display": {}})[0]["phone_display"], SHOWN
+        )
+
+    def test_phone_changed_by_managers_only(self):
+        entry = self.entry.with_user(self.sales_manager)
+        entry.phone_display = "+1 312-555-0199"
+        self.assertEqual(entry.phone, "+13125550199")
+        self.assertEqual(entry.phone_display, "+1 312-555-0199")
+        with self.assertRefused(UserError, "cannot be dialed"):
+            entry.phone_display = "12"
+        self.assertEqual(entry.phone, "+13125550199")
+        as_agent = self.entry.with_user(self.agent_1)
+        with self.assertRefused(AccessError, "cannot set"):
+            as_agent.write({"phone_display": "+1 312-555-0100"})
+        self.assertEqual(as_agent.phone, "+13125550199")
+
+    def test_unreadable_number_shown_as_is(self):
+        self.assertEqual(self.Entry._format_phone_display("+999 12"), "+999 12")
+        self.assertFalse(self.Entry._format_phone_display(False))
