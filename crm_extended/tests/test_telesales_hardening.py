@@ -332,6 +332,7 @@ class TestTelesalesHardening(CallListCase):
         return {
             "action_start_call": entry.action_start_call,
             "action_call": entry.action_call,
+            "action_open_opportunities": entry.action_open_opportunities,
             "action_open_outcome_wizard": entry.action_open_outcome_wizard,
             "action_take_order": entry.action_take_order,
             "action_confirm_order": entry.action_confirm_order,
