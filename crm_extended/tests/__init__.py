@@ -35,3 +35,4 @@ from . import test_rpc_surface
 from . import test_source_mixins
 from . import test_text
 from . import test_call_screen
+from . import test_telesales_agent_tour
