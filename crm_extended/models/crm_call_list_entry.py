@@ -1,4 +1,5 @@
 import re
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models, tools
@@ -39,6 +40,7 @@ class CrmCallListEntry(models.Model):
             "lead_id",
             "phone",
             "phone_url",
+            "phone_display",
             "sales_region_id",
             "agent_id",
             "state",
@@ -58,6 +60,18 @@ class CrmCallListEntry(models.Model):
             "has_overdue_invoices",
             "overdue_amount",
             "is_editable",
+            "has_open_call",
+            "contact_id",
+            "contact_name",
+            "contact_function",
+            "contact_phone_display",
+            "opportunity_count",
+            "opportunity_amount",
+            "ticket_count",
+            "ticket_priority",
+            "last_call_date",
+            "last_call_outcome_id",
+            "last_call_note",
         ),
         ENTRY_MANAGER_GROUP,
     )
@@ -89,9 +103,16 @@ class CrmCallListEntry(models.Model):
         ondelete="set null",
         check_company=True,
     )
-    phone = fields.Char(help="The number to dial, in E.164.")
+    phone = fields.Char(string="Number to Dial", help="The number to dial, in E.164.")
     phone_url = fields.Char(
         string="Dial", compute="_compute_phone_url", help="Click-to-dial link."
+    )
+    # The number as people read it; typed in any format by who may change it
+    phone_display = fields.Char(
+        string="Phone",
+        compute="_compute_phone_display",
+        inverse="_inverse_phone_display",
+        help="The number to dial, in the international format.",
     )
     sales_region_id = fields.Many2one(
         "crm.sales.region",
@@ -172,6 +193,53 @@ class CrmCallListEntry(models.Model):
         help="The current user may change the entry directly (sales managers); "
         "agents change theirs through the actions of the screen.",
     )
+    has_open_call = fields.Boolean(
+        string="Call Running",
+        compute="_compute_has_open_call",
+        help="The current user's call of this entry is open: its outcome is to log.",
+    )
+    # The agent's screen: what to know before speaking. Read under the user's
+    # rules, except the tickets and the overdue invoices (counted as superuser:
+    # agents read neither, the figures open no document).
+    contact_id = fields.Many2one(
+        "res.partner",
+        compute="_compute_contact",
+        help="Whom to ask for: the customer when a person, else its contact at the "
+        "number dialed, else its first contact with a phone.",
+    )
+    contact_name = fields.Char(compute="_compute_contact")
+    contact_function = fields.Char(string="Job Position", compute="_compute_contact")
+    contact_phone_display = fields.Char(
+        string="Contact Phone", compute="_compute_contact"
+    )
+    opportunity_count = fields.Integer(
+        string="Open Opportunity Count",
+        compute="_compute_opportunity_summary",
+        help="The customer's opportunities not won yet that you may read.",
+    )
+    opportunity_amount = fields.Monetary(
+        string="Expected Revenue",
+        compute="_compute_opportunity_summary",
+        currency_field="currency_id",
+    )
+    ticket_count = fields.Integer(
+        string="Open Tickets",
+        compute="_compute_ticket_summary",
+        help="The customer's helpdesk tickets not in a closed stage.",
+    )
+    ticket_priority = fields.Selection(
+        selection="_selection_ticket_priority",
+        string="Highest Ticket Priority",
+        compute="_compute_ticket_summary",
+    )
+    last_call_date = fields.Datetime(
+        compute="_compute_last_call",
+        help="The customer's last call held that you may read.",
+    )
+    last_call_outcome_id = fields.Many2one(
+        "crm.call.outcome", compute="_compute_last_call"
+    )
+    last_call_note = fields.Text(compute="_compute_last_call")
 
     _sql_constraints = [
         (
@@ -186,10 +254,28 @@ class CrmCallListEntry(models.Model):
         ),
     ]
 
+    @api.model
+    def _selection_ticket_priority(self):
+        return (
+            self.env["helpdesk.ticket"]
+            ._fields["priority"]
+            ._description_selection(self.env)
+        )
+
     @api.depends("phone")
     def _compute_phone_url(self):
         for entry in self:
             entry.phone_url = f"tel:{entry.phone}" if entry.phone else False
+
+    @api.depends("phone")
+    def _compute_phone_display(self):
+        for entry in self:
+            entry.phone_display = self._format_phone_display(entry.phone)
+
+    def _inverse_phone_display(self):
+        # Checked and stored in E.164 by write(); who may is _protected_fields'.
+        for entry in self:
+            entry.phone = entry.phone_display
 
     def _compute_phonecall_count(self):
         counts = dict(
@@ -202,9 +288,11 @@ class CrmCallListEntry(models.Model):
         for entry in self:
             entry.phonecall_count = counts.get(entry, 0)
 
-    @api.depends("partner_id")
+    @api.depends("partner_id", "company_id")
+    @api.depends_context("uid")
     def _compute_partner_history(self):
-        # Shown on the form of the entry being called: a bounded search per entry.
+        # Shown on the form of the entry being called: a bounded search per entry,
+        # under the user's rules.
         Call = self.env["crm.phonecall"]
         Lead = self.env["crm.lead"]
         for entry in self:
@@ -214,16 +302,12 @@ class CrmCallListEntry(models.Model):
                 entry.partner_opportunity_ids = Lead
                 continue
             entry.partner_phonecall_ids = Call.search(
-                [("partner_id", "child_of", customer.id)],
+                [("partner_id.commercial_partner_id", "=", customer.id)],
                 order="date desc, id desc",
                 limit=HISTORY_LIMIT,
             )
             entry.partner_opportunity_ids = Lead.search(
-                [
-                    ("partner_id", "child_of", customer.id),
-                    ("type", "=", "opportunity"),
-                    ("stage_id.is_won", "=", False),
-                ],
+                self._opportunity_domain(customer, entry.company_id),
                 order="priority desc, id desc",
                 limit=HISTORY_LIMIT,
             )
@@ -263,6 +347,161 @@ class CrmCallListEntry(models.Model):
         editable = has_role(self.env, ENTRY_MANAGER_GROUP)
         for entry in self:
             entry.is_editable = editable
+
+    @api.depends("phonecall_ids.state", "phonecall_ids.user_id")
+    @api.depends_context("uid")
+    def _compute_has_open_call(self):
+        open_entries = set()
+        if self.ids:
+            open_entries = {
+                entry.id
+                for [entry] in self.env["crm.phonecall"]._read_group(
+                    [
+                        ("call_list_entry_id", "in", self.ids),
+                        ("state", "=", "open"),
+                        ("user_id", "=", self.env.uid),
+                    ],
+                    ["call_list_entry_id"],
+                )
+            }
+        for entry in self:
+            entry.has_open_call = entry.id in open_entries
+
+    @api.depends("partner_id", "phone")
+    @api.depends_context("uid")
+    def _compute_contact(self):
+        """Whom the agent asks for. The contacts of the customers that are companies
+        are read at once, under the user's rules."""
+        Partner = self.env["res.partner"]
+        companies = self.partner_id.filtered("is_company")
+        contacts = defaultdict(lambda: Partner)
+        if companies:
+            for contact in Partner.search_fetch(
+                [
+                    ("parent_id", "in", companies.ids),
+                    ("type", "=", "contact"),
+                    ("is_company", "=", False),
+                ],
+                ["parent_id", "name", "function", "phone", "mobile", "country_id"],
+                order="id",
+            ):
+                contacts[contact.parent_id.id] |= contact
+        for entry in self:
+            partner = entry.partner_id
+            if partner.is_company:
+                contact = entry._pick_contact(contacts[partner.id])
+            else:
+                contact = partner
+            entry.contact_id = contact
+            entry.contact_name = contact.name
+            entry.contact_function = contact.function
+            entry.contact_phone_display = self._format_phone_display(
+                contact.phone or contact.mobile,
+                contact.country_id or partner.country_id,
+            )
+
+    def _pick_contact(self, contacts):
+        """The contact reached at the entry's number, else the first one with a
+        phone, else the first one."""
+        self.ensure_one()
+        if self.phone:
+            for contact in contacts:
+                numbers = (contact.phone, contact.mobile)
+                country = contact.country_id or self.partner_id.country_id
+                if self.phone in {
+                    self._format_phone_display(number, country, "E164")
+                    for number in numbers
+                    if number
+                }:
+                    return contact
+        with_phone = contacts.filtered(lambda c: c.phone or c.mobile)
+        return (with_phone or contacts)[:1]
+
+    @api.model
+    def _opportunity_domain(self, customers, companies):
+        """The open opportunities of ``customers`` (commercial entities) in
+        ``companies``: the figure of the agent's screen and what it opens."""
+        return [
+            ("partner_id.commercial_partner_id", "in", customers.ids),
+            ("type", "=", "opportunity"),
+            ("stage_id.is_won", "=", False),
+            ("company_id", "in", [False, *companies.ids]),
+        ]
+
+    @api.depends("partner_id", "company_id")
+    @api.depends_context("uid")
+    def _compute_opportunity_summary(self):
+        customers = self.partner_id.commercial_partner_id
+        totals = defaultdict(lambda: [0, 0.0])
+        if customers:
+            # Under the user's rules: what the screen counts, it opens.
+            for partner, company, count, revenue in self.env["crm.lead"]._read_group(
+                self._opportunity_domain(customers, self.company_id),
+                ["partner_id", "company_id"],
+                ["__count", "expected_revenue:sum"],
+            ):
+                total = totals[partner.commercial_partner_id.id, company.id]
+                total[0] += count
+                total[1] += revenue
+        for entry in self:
+            customer_id = entry.partner_id.commercial_partner_id.id
+            own = totals.get((customer_id, entry.company_id.id), (0, 0.0))
+            shared = totals.get((customer_id, False), (0, 0.0))
+            entry.opportunity_count = own[0] + shared[0]
+            entry.opportunity_amount = own[1] + shared[1]
+
+    @api.depends("partner_id", "company_id")
+    def _compute_ticket_summary(self):
+        customers = self.partner_id.commercial_partner_id
+        summary = {}
+        if customers:
+            # Agents may not read tickets: only their count and highest priority
+            # are read, as superuser; the screen opens none.
+            tickets_su = self.env["helpdesk.ticket"].sudo()
+            summary = {
+                (customer.id, company.id): (count, priority)
+                for customer, company, count, priority in tickets_su._read_group(
+                    [
+                        ("commercial_partner_id", "in", customers.ids),
+                        ("company_id", "in", self.company_id.ids),
+                        "|",
+                        ("stage_id", "=", False),
+                        ("stage_id.closed", "=", False),
+                    ],
+                    ["commercial_partner_id", "company_id"],
+                    ["__count", "priority:max"],
+                )
+            }
+        for entry in self:
+            count, priority = summary.get(
+                (entry.partner_id.commercial_partner_id.id, entry.company_id.id),
+                (0, False),
+            )
+            entry.ticket_count = count
+            entry.ticket_priority = priority
+
+    @api.depends("partner_id")
+    @api.depends_context("uid")
+    def _compute_last_call(self):
+        # Shown on the form of the entry being called: a search per entry, of one
+        # call, under the user's rules (an agent reads the calls they made).
+        Call = self.env["crm.phonecall"]
+        for entry in self:
+            customer = entry.partner_id.commercial_partner_id
+            call = Call
+            if customer:
+                call = Call.search_fetch(
+                    [
+                        ("partner_id.commercial_partner_id", "=", customer.id),
+                        ("state", "=", "done"),
+                    ],
+                    ["date", "call_outcome_id", "description"],
+                    order="date desc, id desc",
+                    limit=1,
+                )
+            entry.last_call_date = call.date
+            entry.last_call_outcome_id = call.call_outcome_id
+            entry.last_call_note = call.description
 
     @api.constrains("outcome_id", "company_id")
     def _check_outcome_company(self):
@@ -312,6 +551,20 @@ class CrmCallListEntry(models.Model):
         return super().write(vals)
 
     @api.model
+    def _format_phone_display(self, number, country=None, force_format="INTERNATIONAL"):
+        """``number`` as people read it (Odoo's international format), or as it is
+        when it cannot be read as a number."""
+        if not number:
+            return False
+        return phone_validation.phone_format(
+            number,
+            country.code if country else None,
+            country.phone_code if country else None,
+            force_format=force_format,
+            raise_exception=False,
+        )
+
+    @api.model
     def _sanitize_phone(self, number, partner_id=None):
         partner = self.env["res.partner"].browse(partner_id)
         country = (
@@ -356,12 +609,6 @@ class CrmCallListEntry(models.Model):
             entry_su = self.sudo()
             entry_su.state = "in_progress"
         return call
-
-    def action_dial(self):
-        """Button: open the call and dial it with the company's dialer provider."""
-        self.ensure_one()
-        self.action_start_call()
-        return self._dial_client_action(self._dial_action())
 
     # ------------------------------------------------------------
     # BUSINESS: access and locking
@@ -707,17 +954,32 @@ class CrmCallListEntry(models.Model):
     # ------------------------------------------------------------
 
     def action_call(self):
-        """Button "Call": open the call record (its start time) in a dialog."""
+        """Button "Call", the one way to place the call: open the call record (its
+        start time), then dial it with the company's dialer provider. The agent
+        stays on the entry, reloaded with the call running, to log its outcome."""
         self.ensure_one()
-        call = self.action_start_call()
+        self.action_start_call()
+        return self._dial_client_action(
+            self._dial_action(), next_action={"type": "ir.actions.act_window_close"}
+        )
+
+    def action_open_opportunities(self):
+        """The open opportunities of the customer counted on the screen, read
+        under the user's rules."""
+        self.ensure_one()
+        self.check_access("read")
+        customer = self.partner_id.commercial_partner_id
         return {
             "type": "ir.actions.act_window",
-            "name": _("Call"),
-            "res_model": "crm.phonecall",
-            "res_id": call.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "new",
+            "name": _("Open Opportunities"),
+            "res_model": "crm.lead",
+            "view_mode": "list,kanban,form",
+            "views": [(False, "list"), (False, "kanban"), (False, "form")],
+            "domain": self._opportunity_domain(customer, self.company_id),
+            "context": {
+                "default_type": "opportunity",
+                "default_partner_id": customer.id,
+            },
         }
 
     def action_open_outcome_wizard(self):

@@ -36,3 +36,5 @@ from . import test_source_mixins
 from . import test_text
 from . import test_forecast_screens
 from . import test_forecast_tour
+from . import test_call_screen
+from . import test_telesales_agent_tour

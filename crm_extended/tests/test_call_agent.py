@@ -153,9 +153,12 @@ class TestCallAgent(CallListCase):
                 "target": "self",
             },
         )
-        action = entry.action_dial()
+        action = entry.action_call()
         self.assertEqual(action["tag"], "crm_extended_dial")
-        self.assertEqual(action["params"], {"url": f"tel:{e164(0)}", "next": None})
+        self.assertEqual(
+            action["params"],
+            {"url": f"tel:{e164(0)}", "next": {"type": "ir.actions.act_window_close"}},
+        )
         self.assertEqual(entry.phonecall_ids.state, "open")
 
     def test_dialer_unknown_provider(self):
@@ -168,7 +171,7 @@ class TestCallAgent(CallListCase):
         )
         self.company.invalidate_recordset(["crm_call_dialer_provider"])
         with self.assertRefused(UserError, "dialer gone_voip is not available"):
-            entry.action_dial()
+            entry.action_call()
         self.assertFalse(entry.phonecall_ids)
 
     def test_dialer_setting(self):
@@ -177,13 +180,14 @@ class TestCallAgent(CallListCase):
 
     def test_call_opens_phonecall(self):
         entry = self._entry()
-        action = entry.action_call()
-        call = self.env["crm.phonecall"].browse(action["res_id"])
+        entry.action_call()
+        call = entry.phonecall_ids
         self.assertEqual(call.call_list_entry_id, entry)
         self.assertEqual(call.state, "open")
         self.assertEqual(call.user_id, self.agent_1)
         # Pressed again: the same call.
-        self.assertEqual(entry.action_call()["res_id"], call.id)
+        entry.action_call()
+        self.assertEqual(entry.phonecall_ids, call)
 
     # Taking the order ---------------------------------------------------------
 

@@ -321,7 +321,7 @@ class TestCallQueueButtons(CallListCase):
         entry = call_list.entry_ids
         self.assertEqual(action["res_id"], entry.id)
         self.assertEqual(entry.state, "in_progress")
-        dial = entry.with_user(self.agent_1).action_dial()
+        dial = entry.with_user(self.agent_1).action_call()
         # The tel: URL opened as is by the web client (act_url would prefix "/").
         self.assertEqual(dial["tag"], "crm_extended_dial")
         self.assertEqual(dial["params"]["url"], f"tel:{entry.phone}")

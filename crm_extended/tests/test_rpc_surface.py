@@ -77,12 +77,13 @@ PUBLIC_METHODS = {
         "action_start": "write access (sales managers)",
     },
     "crm.call.list.entry": {
-        "action_call": "telesales agents on their entry, sales managers",
+        "action_call": "telesales agents on their entry, sales managers; "
+        "telephony URLs only",
         "action_confirm_order": "telesales agents on their entry, sales managers",
-        "action_dial": "telesales agents on their entry; telephony URLs only",
         "action_log_outcome": "telesales agents on their entry, sales managers; "
         "one outcome per call, under a row lock",
         "action_next_call": "telesales agents (own queue), sales managers",
+        "action_open_opportunities": f"read access first; {OPENS}",
         "action_open_outcome_wizard": "telesales agents on their entry",
         "action_release": "the entry's agent, sales managers",
         "action_start_call": "telesales agents on their entry, sales managers",

@@ -332,7 +332,7 @@ class TestTelesalesHardening(CallListCase):
         return {
             "action_start_call": entry.action_start_call,
             "action_call": entry.action_call,
-            "action_dial": entry.action_dial,
+            "action_open_opportunities": entry.action_open_opportunities,
             "action_open_outcome_wizard": entry.action_open_outcome_wizard,
             "action_take_order": entry.action_take_order,
             "action_confirm_order": entry.action_confirm_order,
@@ -409,7 +409,7 @@ class TestTelesalesHardening(CallListCase):
             ),
             self.assertRefused(UserError, "only tel:"),
         ):
-            entry.action_dial()
+            entry.action_call()
         self._assert_untouched(entry)
 
     # 5. Outcomes of another company ---------------------------------------------
@@ -507,23 +507,33 @@ class TestDialActionClient(CrmExtendedTourCase):
 
     def test_dial_action_opens_only_telephony_urls(self):
         code = """
-            const {crmExtendedDialAction, isDialUrl} = odoo.loader.modules.get(
+            const {crmExtendedDialAction, dialer, isDialUrl} = odoo.loader.modules.get(
                 "@crm_extended/js/dial_action"
             );
-            for (const url of ["tel:+32470000000", "sip:100@pbx.example",
-                               "callto:+32470000000"]) {
-                if (!isDialUrl(url)) {
-                    throw new Error(`refused ${url}`);
-                }
-            }
-            const bad = ["javascript:console.error('dial opened javascript:')",
-                         "https://example.com/", "/web/login", " tel:+3247",
-                         "tel:"];
+            // What the softphone would be given, instead of opening it
+            const dialed = [];
+            dialer.open = (url) => dialed.push(url);
             const notified = [];
             const env = {services: {notification: {
                 add: (message, options) => notified.push(options.type),
             }}};
             const next = {type: "ir.actions.act_window_close"};
+            const good = ["tel:+32470000000", "sip:100@pbx.example",
+                          "callto:+32470000000"];
+            for (const url of good) {
+                if (!isDialUrl(url)) {
+                    throw new Error(`refused ${url}`);
+                }
+                if (crmExtendedDialAction(env, {params: {url, next}}) !== next) {
+                    throw new Error("the next action is lost");
+                }
+            }
+            if (dialed.join() !== good.join() || notified.length) {
+                throw new Error(`dialed: ${dialed}, notifications: ${notified}`);
+            }
+            const bad = ["javascript:console.error('dial opened javascript:')",
+                         "https://example.com/", "/web/login", " tel:+3247",
+                         "tel:"];
             for (const url of bad) {
                 if (isDialUrl(url)) {
                     throw new Error(`accepted ${url}`);
@@ -533,8 +543,8 @@ class TestDialActionClient(CrmExtendedTourCase):
                 }
             }
             const dangers = notified.filter((type) => type === "danger");
-            if (dangers.length !== bad.length) {
-                throw new Error(`notifications: ${notified}`);
+            if (dangers.length !== bad.length || dialed.length !== good.length) {
+                throw new Error(`dialed: ${dialed}, notifications: ${notified}`);
             }
             console.log("test successful");
         """

@@ -6,6 +6,8 @@ from .common import CrmExtendedTourCase
 # Names shared with static/tests/tours/crm_extended_telesales_tour.js.
 CUSTOMER = "Tour Telesales Garnet"
 PRODUCT = "Tour Telesales Headset"
+# The customer's number, as the agent's screen shows it
+PHONE = "+32 470 55 66 00"
 
 
 @tagged("post_install", "-at_install")
@@ -23,7 +25,7 @@ class TestTelesalesTour(CrmExtendedTourCase):
             tz="UTC",
         )
         self.customer = self.env["res.partner"].create(
-            {"name": CUSTOMER, "is_company": True, "phone": "+32 470 55 66 00"}
+            {"name": CUSTOMER, "is_company": True, "phone": PHONE}
         )
         self.product = self.env["product.product"].create(
             {"name": PRODUCT, "list_price": 25.0, "sale_ok": True}

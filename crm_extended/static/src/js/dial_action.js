@@ -14,16 +14,28 @@ export function isDialUrl(url) {
 }
 
 /**
+ * Hands a telephony URL to the computer's softphone (or the phone paired with it): the
+ * browser opens the tel:, sip: or callto: URL, the page stays. One object, so that a
+ * test can see what is dialed without opening a softphone.
+ */
+export const dialer = {
+  open(url) {
+    browser.location.assign(url);
+  },
+};
+
+/**
  * Dials a call list entry: opens the dialer provider's telephony URL as is (a tel: URL
  * is handed to the softphone; the web client's act_url would take it for a path of the
- * server), then runs the next action, e.g. the form of the entry being called. Any
- * other URL is not opened: the user is told.
+ * server), then runs the next action: the entry being called, reloaded with its call
+ * running, or the next entry's form in auto-dial mode. Any other URL is not opened: the
+ * user is told.
  */
 export function crmExtendedDialAction(env, action) {
   const params = action.params || {};
   if (params.url) {
     if (isDialUrl(params.url)) {
-      browser.location.assign(params.url);
+      dialer.open(params.url);
     } else {
       env.services.notification.add(
         _t("This link cannot be dialed: only tel:, sip: and callto: numbers are."),

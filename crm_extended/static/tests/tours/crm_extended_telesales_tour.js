@@ -5,6 +5,7 @@ import {stepUtils} from "@web_tour/tour_service/tour_utils";
 // call list in setUp and checks the database once the tour is done.
 const CUSTOMER = "Tour Telesales Garnet";
 const PRODUCT = "Tour Telesales Headset";
+const PHONE = "+32 470 55 66 00";
 
 registry.category("web_tour.tours").add("crm_extended_telesales_tour", {
   url: "/odoo",
@@ -31,8 +32,8 @@ registry.category("web_tour.tours").add("crm_extended_telesales_tour", {
       trigger: `.o_form_view .o_field_widget[name=partner_id]:contains(${CUSTOMER})`,
     },
     {
-      content: "The number is a click-to-dial link",
-      trigger: '.o_form_view .o_field_widget[name=phone] a[href^="tel:"]',
+      content: "The number reads as people read it",
+      trigger: `.o_form_view .o_field_widget[name=phone_display]:contains(${PHONE})`,
     },
     // Take the order: the quotation of the customer opens
     {
