@@ -34,3 +34,4 @@ from . import test_forecast_hardening
 from . import test_rpc_surface
 from . import test_source_mixins
 from . import test_text
+from . import test_crm_landing
