@@ -1,5 +1,7 @@
 from datetime import datetime, time, timedelta
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -232,6 +234,32 @@ class CrmTeam(models.Model):
                         for statement in team_statements
                     )
                 )
+
+    @api.model
+    def _action_update_to_pipeline(self, action):
+        """Opening CRM (My Pipeline, and the Forecast): a regional manager lands on
+        the opportunities of the regions he manages, not on Odoo's "assigned to me"
+        filter, which is empty for someone who owns few opportunities himself.
+        Salespeople keep Odoo's default."""
+        action = super()._action_update_to_pipeline(action)
+        if not (
+            has_role(self.env, "crm_extended.group_regional_manager")
+            and self.env.user.sales_region_managed_ids
+        ):
+            return action
+        context = action["context"]
+        context.pop("search_default_assigned_to_me", None)
+        context["search_default_my_regions"] = 1
+        action["help"] = Markup(
+            '<p class="o_view_nocontent_smiling_face">%s</p><p>%s</p>'
+        ) % (
+            _("No opportunity in your regions"),
+            _(
+                "The opportunities of the customers and offices of the sales regions "
+                "you manage, and of their sub-regions, show here."
+            ),
+        )
+        return action
 
     def action_open_forecast_accuracy(self):
         self.ensure_one()

@@ -4,8 +4,10 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import format_date, format_duration
 
 from ..roles import has_role
+from ..text import name_list
 
 # Customers proposed at most in one week, most overdue first.
 MAX_PROPOSALS = 25
@@ -41,6 +43,10 @@ class CrmPlanWeekWizard(models.TransientModel):
         default=1.0, help="Duration of each visit or call, in hours."
     )
     line_ids = fields.One2many("crm.plan.week.line", "wizard_id", string="Proposals")
+    proposal_message = fields.Text(
+        readonly=True,
+        help="Why the last proposal left customers out, or found none, and what to do.",
+    )
 
     # ------------------------------------------------------------
     # ORM
@@ -71,7 +77,8 @@ class CrmPlanWeekWizard(models.TransientModel):
         if self.duration <= 0:
             raise UserError(_("The duration of a visit or call must be positive."))
         self.line_ids.unlink()
-        proposals = self._propose()
+        proposals, message = self._propose()
+        self.proposal_message = message
         self.env["crm.plan.week.line"].create(
             [
                 {
@@ -161,6 +168,7 @@ class CrmPlanWeekWizard(models.TransientModel):
             "res_id": self.id,
             "view_mode": "form",
             "target": "new",
+            "context": {"dialog_size": "extra-large"},
         }
 
     # ------------------------------------------------------------
@@ -168,8 +176,9 @@ class CrmPlanWeekWizard(models.TransientModel):
     # ------------------------------------------------------------
 
     def _candidates(self, week_end):
-        """Customers of the salesperson, or of their office's region, whose contact is
-        due by the end of the week and who have no customer work planned yet."""
+        """(customers, planned): the customers of the salesperson, or of their office's
+        region, whose contact is due by the end of the week and who have no customer
+        work planned yet; and those due who have."""
         user = self.user_id
         region = user.sale_team_id.sales_region_id
         domain = [
@@ -199,9 +208,10 @@ class CrmPlanWeekWizard(models.TransientModel):
                 ["sfa_partner_id"],
             )
         }
-        return [partner for partner in partners if partner not in planned][
-            :MAX_PROPOSALS
-        ]
+        return (
+            [partner for partner in partners if partner not in planned][:MAX_PROPOSALS],
+            partners.filtered(lambda partner: partner in planned),
+        )
 
     def _free_slots(self, start_utc, end_utc):
         """Working intervals of the salesperson in the week (UTC, naive), without the
@@ -248,22 +258,84 @@ class CrmPlanWeekWizard(models.TransientModel):
         return work, busy
 
     def _propose(self):
-        """[(partner, start)]: each due customer in the first free working slot."""
-        tz = pytz.timezone(self.user_id.tz or "UTC")
+        """([(partner, start)], message): each due customer in the first free working
+        slot; the message says why customers due were left out, or none proposed,
+        and what to do (False when all the customers due were proposed)."""
+        user = self.user_id
+        tz = pytz.timezone(user.tz or "UTC")
         week_start = tz.localize(datetime.combine(self.week_start, time.min))
         start_utc = week_start.astimezone(pytz.utc).replace(tzinfo=None)
         end_utc = start_utc + timedelta(days=7)
+        week_end = self.week_start + timedelta(days=6)
+        week = format_date(self.env, self.week_start)
         now = fields.Datetime.now()
+        if end_utc <= now:
+            return [], _(
+                "The week of %(week)s is over: choose the Monday of a week to come.",
+                week=week,
+            )
+        candidates, planned = self._candidates(week_end)
+        if not candidates:
+            if planned:
+                return [], _(
+                    "Every customer due by %(date)s already has a visit or call "
+                    "planned (%(names)s): nothing is left to propose. Choose a later "
+                    "week to plan the next ones.",
+                    date=format_date(self.env, week_end),
+                    names=name_list(self.env, planned),
+                )
+            return [], _(
+                "No customer of %(user)s, or of the region of their office, is due for "
+                "contact by %(date)s. A customer is due when the contact interval set "
+                "on it (or on its tags) has passed since its last visit or call: "
+                "choose a later week, or set contact intervals on the customers.",
+                user=user.name,
+                date=format_date(self.env, week_end),
+            )
         work, busy = self._free_slots(max(start_utc, now), end_utc)
+        if not work:
+            calendar = user.resource_calendar_id or user.company_id.resource_calendar_id
+            if not calendar:
+                return [], _(
+                    "%(user)s has no working hours left in the week of %(week)s "
+                    "(without a working schedule: Monday to Friday, 9:00 to 17:00): "
+                    "choose a week to come.",
+                    user=user.name,
+                    week=week,
+                )
+            return [], _(
+                "%(user)s has no working hours left in the week of %(week)s on the "
+                "working schedule %(schedule)s (public holidays excluded): choose "
+                "another week, or add working hours to the schedule.",
+                user=user.name,
+                week=week,
+                schedule=calendar.display_name,
+            )
         length = timedelta(hours=self.duration)
         proposals = []
-        for partner in self._candidates(self.week_start + timedelta(days=6)):
+        for partner in candidates:
             slot = self._first_free(work, busy, length)
             if not slot:
                 break
             busy.append((slot, slot + length))
             proposals.append((partner, slot))
-        return proposals
+        left = candidates[len(proposals) :]
+        if not proposals:
+            return [], _(
+                "No free slot of %(duration)s is left in the working hours of %(user)s "
+                "in the week of %(week)s: their calendar is full. Choose a shorter "
+                "duration or another week.",
+                duration=format_duration(self.duration),
+                user=user.name,
+                week=week,
+            )
+        if left:
+            return proposals, _(
+                "Customers due who did not fit in the free working time of the week: "
+                "%(names)s. Choose a shorter duration, or plan them in another week.",
+                names=name_list(self.env, [partner.display_name for partner in left]),
+            )
+        return proposals, False
 
     @api.model
     def _first_free(self, work, busy, length):
