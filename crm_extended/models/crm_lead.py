@@ -1,5 +1,4 @@
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
 from odoo.tools.sql import column_exists, create_column
 
 from .crm_stage import FORECAST_CATEGORIES
@@ -45,14 +44,6 @@ class CrmLead(models.Model):
     )
     bonus_estimate_currency_id = fields.Many2one(
         "res.currency", compute="_compute_bonus_estimate"
-    )
-
-    # Regional managers' view of the pipeline (their CRM landing, the My Regions filter)
-    is_in_my_regions = fields.Boolean(
-        string="In My Regions",
-        compute="_compute_is_in_my_regions",
-        search="_search_is_in_my_regions",
-        help="The opportunity's sales region is one you manage, or below one.",
     )
 
     def _auto_init(self):
@@ -117,38 +108,6 @@ class CrmLead(models.Model):
             lead.bonus_estimate = (
                 lead._bonus_estimate_for(statement, today, rates) if statement else 0.0
             )
-
-    @api.depends_context("uid")
-    @api.depends("sales_region_id")
-    def _compute_is_in_my_regions(self):
-        mine = self.env["crm.sales.region"].search(self._my_regions_domain())
-        for lead in self:
-            lead.is_in_my_regions = lead.sales_region_id in mine
-
-    def _search_is_in_my_regions(self, operator, value):
-        if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise UserError(
-                _(
-                    "Search on In My Regions only as set or not set, not "
-                    "%(operator)s %(value)s.",
-                    operator=operator,
-                    value=value,
-                )
-            )
-        mine = self.env["crm.sales.region"]._search(self._my_regions_domain())
-        if (operator == "=") == value:
-            return [("sales_region_id", "in", mine)]
-        return [
-            "|",
-            ("sales_region_id", "=", False),
-            ("sales_region_id", "not in", mine),
-        ]
-
-    @api.model
-    def _my_regions_domain(self):
-        """The regions the current user manages and their sub-regions."""
-        managed = self.env.user.sales_region_managed_ids
-        return [("id", "child_of", managed.ids)] if managed else [("id", "=", False)]
 
     def _bonus_estimate_for(self, statement, today, rates):
         self.ensure_one()

@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 
@@ -22,6 +23,13 @@ class CrmSalesRegionMixin(models.AbstractModel):
         index=True,
         ondelete="set null",
         help="The region of the sales team, else the region of the customer.",
+    )
+    # The regional managers' view of their documents (the My Regions filters)
+    is_in_my_regions = fields.Boolean(
+        string="In My Regions",
+        compute="_compute_is_in_my_regions",
+        search="_search_is_in_my_regions",
+        help="The document's sales region is one you manage, or below one.",
     )
 
     def _sales_region_depends(self):
@@ -48,6 +56,38 @@ class CrmSalesRegionMixin(models.AbstractModel):
                 ),
                 False,
             )
+
+    @api.depends_context("uid")
+    @api.depends("sales_region_id")
+    def _compute_is_in_my_regions(self):
+        mine = self.env["crm.sales.region"].search(self._my_regions_domain())
+        for record in self:
+            record.is_in_my_regions = record.sales_region_id in mine
+
+    def _search_is_in_my_regions(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(
+                _(
+                    "Search on In My Regions only as set or not set, not "
+                    "%(operator)s %(value)s.",
+                    operator=operator,
+                    value=value,
+                )
+            )
+        mine = self.env["crm.sales.region"]._search(self._my_regions_domain())
+        if (operator == "=") == value:
+            return [("sales_region_id", "in", mine)]
+        return [
+            "|",
+            ("sales_region_id", "=", False),
+            ("sales_region_id", "not in", mine),
+        ]
+
+    @api.model
+    def _my_regions_domain(self):
+        """The regions the current user manages and their sub-regions."""
+        managed = self.env.user.sales_region_managed_ids
+        return [("id", "child_of", managed.ids)] if managed else [("id", "=", False)]
 
     def _sales_region_sync_where(self):
         """Extra condition on the documents the bulk sync may touch (alias ``d``)."""

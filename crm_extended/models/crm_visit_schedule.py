@@ -86,27 +86,29 @@ class CrmVisitSchedule(models.Model):
 
     @api.depends("partner_id", "sfa_kind", "interval_type", "interval", "weekday")
     def _compute_name(self):
-        kinds = dict(self._fields["sfa_kind"].selection)
-        days = dict(WEEKDAYS)
+        kinds = dict(self._fields["sfa_kind"]._description_selection(self.env))
+        days = dict(self._fields["weekday"]._description_selection(self.env))
         for schedule in self:
-            if schedule.interval_type == "weeks":
-                rhythm = _(
-                    "every %(count)s week(s) on %(day)s",
-                    count=schedule.interval,
-                    day=days.get(schedule.weekday, ""),
-                )
-            else:
-                rhythm = _(
-                    "%(count)s time(s) a month on %(day)s",
-                    count=schedule.interval,
-                    day=days.get(schedule.weekday, ""),
-                )
             schedule.name = _(
                 "%(kind)s %(customer)s %(rhythm)s",
                 kind=kinds.get(schedule.sfa_kind, ""),
                 customer=schedule.partner_id.display_name or "",
-                rhythm=rhythm,
+                rhythm=schedule._rhythm_text(days.get(schedule.weekday, "")),
             )
+
+    def _rhythm_text(self, day):
+        """How often, as people say it: "every Monday", "every 2 weeks on Monday",
+        "once a month on Monday", "twice a month...", "3 times a month..."."""
+        count = self.interval
+        if self.interval_type == "weeks":
+            if count == 1:
+                return _("every %(day)s", day=day)
+            return _("every %(count)s weeks on %(day)s", count=count, day=day)
+        if count == 1:
+            return _("once a month on %(day)s", day=day)
+        if count == 2:
+            return _("twice a month on %(day)s", day=day)
+        return _("%(count)s times a month on %(day)s", count=count, day=day)
 
     def _compute_event_count(self):
         counts = dict(

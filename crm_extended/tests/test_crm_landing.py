@@ -133,3 +133,31 @@ class TestCrmLanding(CrmExtendedCase):
                 self.assertEqual(found, expected[value], (user.name, domain))
         with self.assertRaisesRegex(UserError, "only as set or not set"):
             self.env["crm.lead"].search([("is_in_my_regions", "in", [True])])
+
+    def test_my_regions_on_tickets_orders_invoices(self):
+        """The same My Regions filter on the other documents that carry a region: a
+        ticket, an order and an invoice of a North customer are the regional manager's,
+        those of a South customer are not; the filter is offered to him only."""
+        north = self._customer("North Buyer", self.state_n)
+        south = self._customer("South Buyer", self.state_s)
+        for model, vals in (
+            ("helpdesk.ticket", {"name": "Broken", "description": "It broke."}),
+            ("sale.order", {}),
+            ("account.move", {"move_type": "out_invoice"}),
+        ):
+            Model = self.env[model]
+            docs = Model.create(
+                [{**vals, "partner_id": partner.id} for partner in (north, south)]
+            )
+            self.assertEqual(docs.mapped("sales_region_id"), self.north | self.south)
+            found = (
+                Model.with_user(self.regional_manager)
+                .sudo()
+                .search([("is_in_my_regions", "=", True), ("id", "in", docs.ids)])
+            )
+            self.assertEqual(found, docs[0], model)
+            for user, offered in ((self.regional_manager, True), (self.salesman, False)):
+                arch = Model.with_user(user).get_views([(False, "search")])["views"][
+                    "search"
+                ]["arch"]
+                self.assertEqual('name="my_regions"' in arch, offered, (model, user))

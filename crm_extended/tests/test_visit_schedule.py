@@ -34,6 +34,18 @@ class TestVisitSchedule(CrmExtendedCase):
             }
         )
 
+    def test_name_says_the_rhythm_as_people_say_it(self):
+        schedule = self._schedule(weekday="0")
+        self.assertEqual(schedule.name, "Visit Key Account Corp every Monday")
+        schedule.interval = 2
+        self.assertEqual(schedule.name, "Visit Key Account Corp every 2 weeks on Monday")
+        schedule.write({"interval_type": "per_month", "interval": 1, "weekday": "4"})
+        self.assertEqual(schedule.name, "Visit Key Account Corp once a month on Friday")
+        schedule.interval = 2
+        self.assertEqual(schedule.name, "Visit Key Account Corp twice a month on Friday")
+        schedule.write({"interval": 3, "sfa_kind": "call"})
+        self.assertEqual(schedule.name, "Call Key Account Corp 3 times a month on Friday")
+
     # Occurrences --------------------------------------------------------
 
     def test_every_two_weeks_across_month_end(self):
