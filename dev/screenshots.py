@@ -319,6 +319,12 @@ JS_LOGIN = """(login, password) => {
 }"""
 
 
+JS_LOGIN_REFUSED = """() => {
+    const alert = document.querySelector(".oe_login_form .alert-danger");
+    return alert ? alert.innerText.trim() : "";
+}"""
+
+
 class Failure(Exception):
     """A screen that did not load or shows an error."""
 
@@ -789,13 +795,16 @@ class RoleRun:
         browser.goto(f"{self.url}/web/login?db={self.db}")
         if not browser.cdp.call(JS_LOGIN, self.role.login, self.role.password):
             raise Failure("no login form at /web/login")
-        browser.cdp.pump(1)
-        browser.wait_idle()
-        if not browser.cdp.call(JS_WEBCLIENT):
-            raise Failure(
-                f"cannot log in as {self.role.login} / {self.role.password}"
-                " (see crm_extended/demo/README)"
-            )
+        deadline = time.monotonic() + IDLE_TIMEOUT
+        while not browser.cdp.call(JS_WEBCLIENT):
+            refused = browser.cdp.call(JS_LOGIN_REFUSED)
+            if refused or time.monotonic() > deadline:
+                raise Failure(
+                    f"cannot log in as {self.role.login} / {self.role.password}: "
+                    f"{refused or 'no web client'} (see crm_extended/demo/README)"
+                )
+            browser.settle()
+        browser.settle()
         browser.problems()
 
     def reset(self):
