@@ -27,9 +27,10 @@ shot takes the whole height of the scrolled content (at most ``MAX_HEIGHT`` pixe
 ``.dev/screenshots/<role>/<nn>-<screen>-<width>.png``, and
 ``.dev/screenshots/index.html`` shows them by role. Before each shot the web client
 must be idle: no request in flight, no loading indicator, the page unchanged for
-``QUIET`` seconds, charts drawn. A screen that does not load, shows an error dialog or
-a danger notification, throws a JavaScript error or gets an HTTP error from the server
-fails: it is still shot, listed at the end and in the index, and the script exits
+``QUIET`` seconds, charts drawn. A screen fails when it does not load, shows an error
+dialog or a danger notification, throws a JavaScript error, or gets an error from the
+server (an HTTP status of 400 or more, a JSON-RPC error, even one the web client keeps
+quiet): it is still shot, listed at the end and in the index, and the script exits
 with 1.
 
 Chromium (``/usr/bin/chromium``, ``--chromium`` or ``CHROMIUM_BIN``) is driven through
@@ -196,16 +197,37 @@ CORE_SCREENS = [
 # What runs in the page
 # ------------------------------------------------------------------
 
-# Injected in every page: counts the changes of the page and tells whether the web
-# client shows something loading.
+# Injected in every page: counts the changes of the page, tells whether the web
+# client shows something loading, and keeps the errors the server answered to its
+# requests (JSON-RPC errors come with HTTP 200, and some are caught without a word).
 PAGE_SCRIPT = """
 (() => {
     let mutations = 0;
     new MutationObserver(() => mutations++).observe(document, {
         subtree: true, childList: true, attributes: true, characterData: true,
     });
+    const errors = [];
+    const open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+        this.addEventListener("load", () => {
+            let reply;
+            try {
+                reply = JSON.parse(this.responseText);
+            } catch {
+                return;
+            }
+            const error = reply && reply.error;
+            if (error) {
+                const data = error.data || {};
+                const text = `${data.name || error.message}: ${data.message || ""}`;
+                const said = text.replace(/\\s+/g, " ").slice(0, 300);
+                errors.push(`${url} answered ${said}`);
+            }
+        });
+        return open.call(this, method, url, ...rest);
+    };
     window.__screenshots = {
-        errors: [],
+        errors,
         state() {
             return {
                 ready: document.readyState === "complete",
@@ -229,7 +251,8 @@ JS_MENUS = """() => odoo.__WOWL_DEBUG__.root.env.services.menu.getAll().map(
 # when the dialog closes)
 JS_SELECT_MENU = """(menuId) => {
     odoo.__WOWL_DEBUG__.root.env.services.menu.selectMenu(menuId).catch(
-        (error) => window.__screenshots.errors.push(String(error.message || error)));
+        (error) => window.__screenshots.errors.push(
+            "the menu's action failed: " + (error.message || error)));
 }"""
 
 JS_CLICK = """(selector) => {
@@ -239,10 +262,12 @@ JS_CLICK = """(selector) => {
 }"""
 
 # The first record of the list or kanban on screen: a cell that opens it (not a
-# button, a toggle, a handle or a link), or the kanban card itself.
+# button, a toggle, a handle or a link), or the kanban card itself; none when the view
+# shows sample data (its records cannot be opened).
 JS_OPEN_FIRST = """() => {
     const root = document.querySelector(".o_action_manager > .o_action");
-    const row = root && root.querySelector(".o_list_renderer .o_data_row");
+    if (!root || root.querySelector(".o_view_sample_data")) return false;
+    const row = root.querySelector(".o_list_renderer .o_data_row");
     if (row) {
         const skip = /o_(handle|boolean_toggle|priority|list_button|list_boolean)/;
         const cell = [...row.querySelectorAll("td.o_data_cell")].find(
@@ -251,7 +276,7 @@ JS_OPEN_FIRST = """() => {
         if (cell) cell.click();
         return !!cell;
     }
-    const card = root && root.querySelector(".o_kanban_record:not(.o_kanban_ghost)");
+    const card = root.querySelector(".o_kanban_record:not(.o_kanban_ghost)");
     if (card) card.click();
     return !!card;
 }"""
@@ -272,10 +297,7 @@ JS_PROBLEMS = """() => {
             problems.push("danger notification: " + text(note));
         }
     }
-    for (const error of window.__screenshots.errors) {
-        problems.push("action failed: " + error);
-    }
-    window.__screenshots.errors = [];
+    problems.push(...window.__screenshots.errors.splice(0));
     return problems;
 }"""
 
@@ -405,7 +427,8 @@ class Cdp:
             self.inflight.pop(params["requestId"], None)
         elif method == "Network.responseReceived":
             response = params["response"]
-            if response["status"] >= 500:
+            # A request the server refused or failed (an image, a report, a page)
+            if response["status"] >= 400:
                 self.problems.append(f"HTTP {response['status']}: {response['url']}")
         elif method == "Runtime.exceptionThrown":
             text = error_text(params["exceptionDetails"])
@@ -854,6 +877,10 @@ class RoleRun:
                     break
                 if not self.take(args[0], width, height):
                     return False
+        # What went wrong after the last shot (a form that did not open, a button)
+        problems = self.browser.problems()
+        if problems:
+            raise Failure("; ".join(problems))
         return not cdp.call(JS_MODAL_OPEN)
 
     def take(self, name, width, height):
