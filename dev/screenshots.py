@@ -947,8 +947,9 @@ def write_index(out, runs):
 
 def parse_args():
     parser = argparse.ArgumentParser(
+        prog="dev/screenshots",
         description="Screenshots of crm_extended's screens as each role "
-        "(the header of dev/screenshots.py tells more)."
+        "(the header of dev/screenshots.py tells more).",
     )
     parser.add_argument(
         "--db",
