@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SIZE ?= S
 
-.PHONY: help setup run test lint wheel pot bench dataset load stop clean
+.PHONY: help setup run test lint wheel pot bench dataset load screenshots stop clean
 
 help:
 	@echo "make run    set up, then serve Odoo with crm_extended and demo data on http://localhost:8069"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench  benchmarks (SIZE=S|M|L)"
 	@echo "make dataset  fill the benchmark database with the SIZE dataset"
 	@echo "make load   multi-worker load run (JSON-RPC clients on loopback; SCENARIO=sales|telesales)"
+	@echo "make screenshots  every screen as each role, 1440 and 1280 px wide, in .dev/screenshots (DB=, URL=, ROLES=)"
 	@echo "make stop   stop the project's PostgreSQL cluster"
 	@echo "dev/odoo ARGS...  odoo-bin with the project's configuration"
 
@@ -50,6 +51,10 @@ dataset:
 load:
 	dev/setup
 	.venv/bin/python benchmarks/load.py $(if $(SCENARIO),--scenario $(SCENARIO))
+
+screenshots:
+	dev/setup
+	dev/screenshots $(if $(DB),--db $(DB)) $(if $(URL),--url $(URL)) $(if $(ROLES),--roles $(ROLES))
 
 stop:
 	bash -c '. dev/lib.sh && pg_stop'
