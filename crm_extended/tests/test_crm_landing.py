@@ -156,7 +156,10 @@ class TestCrmLanding(CrmExtendedCase):
                 .search([("is_in_my_regions", "=", True), ("id", "in", docs.ids)])
             )
             self.assertEqual(found, docs[0], model)
-            for user, offered in ((self.regional_manager, True), (self.salesman, False)):
+            for user, offered in (
+                (self.regional_manager, True),
+                (self.salesman, False),
+            ):
                 arch = Model.with_user(user).get_views([(False, "search")])["views"][
                     "search"
                 ]["arch"]

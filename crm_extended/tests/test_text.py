@@ -8,9 +8,7 @@ class TestNameList(TransactionCase):
     def test_few_names_all_listed(self):
         self.assertEqual(name_list(self.env, ["Ann"]), "Ann")
         self.assertEqual(name_list(self.env, ["Ann", "Bob"]), "Ann and Bob")
-        self.assertEqual(
-            name_list(self.env, ["Ann", "Bob", "Cy"]), "Ann, Bob, and Cy"
-        )
+        self.assertEqual(name_list(self.env, ["Ann", "Bob", "Cy"]), "Ann, Bob, and Cy")
 
     def test_many_names_counted(self):
         names = [f"Person {n}" for n in range(70)]

@@ -38,13 +38,19 @@ class TestVisitSchedule(CrmExtendedCase):
         schedule = self._schedule(weekday="0")
         self.assertEqual(schedule.name, "Visit Key Account Corp every Monday")
         schedule.interval = 2
-        self.assertEqual(schedule.name, "Visit Key Account Corp every 2 weeks on Monday")
+        self.assertEqual(
+            schedule.name, "Visit Key Account Corp every 2 weeks on Monday"
+        )
         schedule.write({"interval_type": "per_month", "interval": 1, "weekday": "4"})
         self.assertEqual(schedule.name, "Visit Key Account Corp once a month on Friday")
         schedule.interval = 2
-        self.assertEqual(schedule.name, "Visit Key Account Corp twice a month on Friday")
+        self.assertEqual(
+            schedule.name, "Visit Key Account Corp twice a month on Friday"
+        )
         schedule.write({"interval": 3, "sfa_kind": "call"})
-        self.assertEqual(schedule.name, "Call Key Account Corp 3 times a month on Friday")
+        self.assertEqual(
+            schedule.name, "Call Key Account Corp 3 times a month on Friday"
+        )
 
     # Occurrences --------------------------------------------------------
 
