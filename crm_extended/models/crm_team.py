@@ -3,7 +3,7 @@ from datetime import datetime, time, timedelta
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..roles import check_role, has_role
 from .crm_forecast import FORECAST_METHODS
@@ -18,6 +18,14 @@ class CrmTeam(models.Model):
         tracking=True,
         help="The region this office belongs to. Its leads, orders and invoices take "
         "this region.",
+    )
+    # My Teams: the offices I work in, lead, or oversee as a regional manager
+    is_my_team = fields.Boolean(
+        string="My Team",
+        compute="_compute_is_my_team",
+        search="_search_is_my_team",
+        help="You are a member or the leader of this office, or it belongs to a "
+        "sales region you manage (or below one).",
     )
 
     # Dashboard counters of the office's salespeople
@@ -260,6 +268,36 @@ class CrmTeam(models.Model):
             ),
         )
         return action
+
+    def _my_teams_domain(self):
+        managed = self.env.user.sales_region_managed_ids
+        domain = [
+            "|",
+            ("member_ids", "in", [self.env.uid]),
+            ("user_id", "=", self.env.uid),
+        ]
+        if managed:
+            domain = ["|", *domain, ("sales_region_id", "child_of", managed.ids)]
+        return domain
+
+    @api.depends_context("uid")
+    def _compute_is_my_team(self):
+        mine = self.search(self._my_teams_domain())
+        for team in self:
+            team.is_my_team = team in mine
+
+    def _search_is_my_team(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(
+                _(
+                    "Search on My Team only as set or not set, not "
+                    "%(operator)s %(value)s.",
+                    operator=operator,
+                    value=value,
+                )
+            )
+        mine = self.with_context(active_test=False)._search(self._my_teams_domain())
+        return [("id", "in" if (operator == "=") == value else "not in", mine)]
 
     def action_open_forecast_accuracy(self):
         self.ensure_one()

@@ -164,3 +164,46 @@ class TestCrmLanding(CrmExtendedCase):
                     "search"
                 ]["arch"]
                 self.assertEqual('name="my_regions"' in arch, offered, (model, user))
+
+    def test_my_teams_holds_the_offices_of_my_regions(self):
+        """My Teams: a regional manager sees the offices of his regions beside the
+        teams he is in; a salesperson his own teams only."""
+        Team = self.env["crm.team"]
+        north_office = Team.create(
+            {"name": "North Office", "sales_region_id": self.north.id}
+        )
+        north_west_office = Team.create(
+            {"name": "North-West Office", "sales_region_id": self.north_west.id}
+        )
+        south_office = Team.create(
+            {"name": "South Office", "sales_region_id": self.south.id}
+        )
+        own_team = Team.create(
+            {"name": "Sam's Team", "member_ids": [(4, self.salesman.id)]}
+        )
+        offices = north_office | north_west_office | south_office | own_team
+        action = self.env.ref("crm_extended.crm_team_action_my_teams")
+        domain = safe_eval(action.domain)
+        for user, expected in (
+            (self.regional_manager, north_office | north_west_office),
+            (self.salesman, own_team),
+            (self.rita_2, Team),
+        ):
+            found = Team.with_user(user).search([*domain, ("id", "in", offices.ids)])
+            self.assertEqual(found, expected, user.name)
+            self.assertEqual(
+                offices.with_user(user).mapped("is_my_team"),
+                [team in expected for team in offices],
+                user.name,
+            )
+        with self.assertRaisesRegex(UserError, "only as set or not set"):
+            Team.search([("is_my_team", "in", [True])])
+
+    def test_my_regions_menu_for_regional_managers_only(self):
+        menu = self.env.ref("crm_extended.crm_sales_region_menu_my_regions")
+        visible = (
+            self.env["ir.ui.menu"].with_user(self.regional_manager)._visible_menu_ids()
+        )
+        self.assertIn(menu.id, visible)
+        visible = self.env["ir.ui.menu"].with_user(self.salesman)._visible_menu_ids()
+        self.assertNotIn(menu.id, visible)
