@@ -5,10 +5,12 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_datetime, format_duration
 from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.phone_validation.tools import phone_validation
+
+from ..text import name_list
 
 try:
     import phonenumbers
@@ -375,6 +377,124 @@ class CrmCallList(models.Model):
             "search_default_group_agent": 1,
         }
         return action
+
+    # ------------------------------------------------------------
+    # BUSINESS: the agents' queues
+    # ------------------------------------------------------------
+
+    @api.model
+    def _no_call_due_message(self):
+        """Why "Next call" finds no call due for the current user, and what to do:
+        they are the agent of no running list (or their lists are paused), every
+        call is made, the calling hours are over or to come, or the next call's
+        time is to come. Read when the queue is empty only: a few queries."""
+        user = self.env.user
+        now = fields.Datetime.now()
+        # The user's lists and the entries of their queue are counted as superuser,
+        # as the queue is read: only their names and counts are told.
+        lists_su = self.sudo().search(
+            [
+                ("agent_ids", "in", user.id),
+                ("state", "in", ACTIVE_STATES),
+                ("company_id", "in", user.company_ids.ids),
+            ],
+            order="name, id",
+        )
+        running_su = lists_su.filtered(lambda call_list: call_list.state == "running")
+        paused_su = lists_su - running_su
+        if not running_su and paused_su:
+            return _(
+                "No call is due: your call lists are paused (%(lists)s). Their calls "
+                "come back to your queue when a sales manager resumes them.",
+                lists=name_list(self.env, paused_su.mapped("name")),
+            )
+        if not running_su:
+            return _(
+                "No call is due: you are not an agent of any running call list. A "
+                "sales manager adds you to the agents of a call list; its calls then "
+                "come to your queue."
+            )
+        Entry_su = self.env["crm.call.list.entry"].sudo()
+        queue = [
+            ("call_list_id", "in", running_su.ids),
+            ("state", "in", ("pending", "callback")),
+            "|",
+            ("agent_id", "=", user.id),
+            ("agent_id", "=", False),
+        ]
+        groups = Entry_su._read_group(queue, ["call_list_id"], ["__count"])
+        if not groups:
+            return _(
+                "No call is due: every call of your running call lists is made "
+                "(%(lists)s).",
+                lists=name_list(self.env, running_su.mapped("name")),
+            )
+        reasons = []
+        hour = Entry_su._local_hour(user, now)
+        closed = [
+            call_list
+            for call_list, __ in groups
+            if not call_list.call_hour_from <= hour < call_list.call_hour_to
+        ]
+        if closed:
+            reasons.append(
+                _(
+                    "Outside the calling hours, in your time zone: %(lists)s.",
+                    lists=name_list(
+                        self.env,
+                        [
+                            _(
+                                "%(list)s calls from %(start)s to %(end)s",
+                                list=call_list.name,
+                                start=format_duration(call_list.call_hour_from),
+                                end=format_duration(call_list.call_hour_to),
+                            )
+                            for call_list in closed
+                        ],
+                    ),
+                )
+            )
+        # Due now and within the hours, yet not given: held back by the queue.
+        held_count = Entry_su.search_count(
+            [
+                *queue,
+                "|",
+                ("date_next_attempt", "=", False),
+                ("date_next_attempt", "<=", now),
+                "|",
+                ("state", "=", "callback"),
+                ("call_list_id", "not in", [call_list.id for call_list in closed]),
+            ]
+        )
+        if held_count:
+            reasons.append(
+                _(
+                    "Calls due now but held back: %(count)s. Their customers do not "
+                    "want to be called or their numbers are blacklisted (a sales "
+                    "manager takes them off the list), or another agent is taking "
+                    "them this very moment.",
+                    count=held_count,
+                )
+            )
+        next_su = Entry_su.search(
+            [*queue, ("date_next_attempt", ">", now)],
+            order="date_next_attempt, id",
+            limit=1,
+        )
+        if next_su:
+            reasons.append(
+                _(
+                    "The next call, %(customer)s, is due on %(when)s.",
+                    customer=next_su.partner_id.display_name or next_su.phone,
+                    when=format_datetime(
+                        self.env,
+                        next_su.date_next_attempt,
+                        tz=user.tz or "UTC",
+                        dt_format="short",
+                    ),
+                )
+            )
+        return _("No call is due now. %(reasons)s", reasons=" ".join(reasons))
 
     # ------------------------------------------------------------
     # BUSINESS: building

@@ -1,0 +1,106 @@
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .test_call_list import CallListCase
+
+# A Monday, 10:00 UTC
+NOW = datetime(2030, 1, 7, 10, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestNextCallWhenNothingIsDue(CallListCase):
+    """"Next Call" with nothing due says why and what to do, in the agent's words:
+    a notification, never an error."""
+
+    def _next_call(self, user):
+        action = self.Entry.with_user(user).action_next_call()
+        self.assertEqual(action["tag"], "display_notification")
+        return action["params"]["message"]
+
+    @freeze_time(NOW)
+    def test_not_an_agent_of_a_running_list(self):
+        self._running(self._callable(1), agent_ids=self.agent_1.ids)
+        # Sales managers see every entry but call none of a list they are no
+        # agent of; an agent of no list has nothing either.
+        for user in (self.sales_manager, self.agent_2):
+            message = self._next_call(user)
+            self.assertIn("No call is due", message)
+            self.assertIn("you are not an agent of any running call list", message)
+        # The agent of the list gets its call.
+        self.assertEqual(
+            self.Entry.with_user(self.agent_1).action_next_call()["res_model"],
+            self.Entry._name,
+        )
+
+    @freeze_time(NOW)
+    def test_paused_lists_named_a_few(self):
+        customers = self._callable(5)
+        for index, customer in enumerate(customers):
+            call_list = self._running(
+                customer, name=f"Campaign {index}", agent_ids=self.agent_1.ids
+            )
+            call_list.action_pause()
+        message = self._next_call(self.agent_1)
+        self.assertIn("your call lists are paused", message)
+        self.assertIn("Campaign 0, Campaign 1, Campaign 2 and 2 others", message)
+        self.assertNotIn("Campaign 3", message)
+
+    @freeze_time(NOW)
+    def test_every_call_made(self):
+        call_list = self._running(self._callable(2), agent_ids=self.agent_1.ids)
+        for entry in call_list.entry_ids:
+            entry.with_user(self.agent_1).action_log_outcome(
+                self.outcome["not_interested"]
+            )
+        message = self._next_call(self.agent_1)
+        self.assertIn("every call of your running call lists is made", message)
+        self.assertIn("Winter campaign", message)
+
+    def test_outside_calling_hours_in_the_agents_time_zone(self):
+        self.agent_1.tz = "Europe/Brussels"  # UTC+1 in January
+        self._running(
+            self._callable(1),
+            agent_ids=self.agent_1.ids,
+            call_hour_from=9.0,
+            call_hour_to=17.5,
+        )
+        # 16:45 UTC is 17:45 in Brussels: after the list's hours.
+        with freeze_time(datetime(2030, 1, 7, 16, 45)):
+            message = self._next_call(self.agent_1)
+        self.assertIn("Outside the calling hours, in your time zone", message)
+        self.assertIn("Winter campaign calls from 09:00 to 17:30", message)
+        # 16:15 UTC is 17:15 there: the call is given.
+        with freeze_time(datetime(2030, 1, 7, 16, 15)):
+            action = self.Entry.with_user(self.agent_1).action_next_call()
+        self.assertEqual(action["res_model"], self.Entry._name)
+
+    @freeze_time(NOW)
+    def test_next_call_to_come(self):
+        self.agent_1.tz = "Europe/Brussels"
+        customers = self._callable(2)
+        call_list = self._running(customers, agent_ids=self.agent_1.ids)
+        first, second = (
+            call_list.entry_ids.filtered(lambda e, c=c: e.partner_id == c)
+            for c in customers
+        )
+        first.with_user(self.agent_1).action_log_outcome(
+            self.outcome["callback"], callback_at=NOW + timedelta(hours=3)
+        )
+        second.with_user(self.agent_1).action_log_outcome(
+            self.outcome["callback"], callback_at=NOW + timedelta(hours=2)
+        )
+        message = self._next_call(self.agent_1)
+        # The earliest, at 12:00 UTC: 13:00 in Brussels
+        self.assertIn("The next call, Callable 1, is due on 1/7/30, 1:00", message)
+        self.assertNotIn("Outside the calling hours", message)
+
+    @freeze_time(NOW)
+    def test_calls_left_that_cannot_be_made(self):
+        call_list = self._running(self._callable(1), agent_ids=self.agent_1.ids)
+        self.env["phone.blacklist"].create({"number": call_list.entry_ids.phone})
+        message = self._next_call(self.agent_1)
+        self.assertIn("Calls due now but held back: 1.", message)
+        self.assertNotIn("next call", message)
