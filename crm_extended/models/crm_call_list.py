@@ -48,8 +48,9 @@ class CrmCallList(models.Model):
             ("draft", "Draft"),
             ("running", "Running"),
             ("paused", "Paused"),
-            ("done", "Done"),
+            ("done", "Closed"),
         ],
+        string="Status",
         default="draft",
         required=True,
         copy=False,
@@ -176,7 +177,12 @@ class CrmCallList(models.Model):
     done_count = fields.Integer(compute="_compute_progress", string="Done")
     failed_count = fields.Integer(compute="_compute_progress", string="Failed")
     skipped_count = fields.Integer(compute="_compute_progress", string="Skipped")
-    unassigned_count = fields.Integer(compute="_compute_progress", string="Unassigned")
+    unassigned_count = fields.Integer(
+        compute="_compute_progress",
+        string="Unassigned",
+        help="Entries of no agent: the list's common pool, which any of its agents "
+        "takes with Next Call.",
+    )
     progress = fields.Float(
         compute="_compute_progress",
         help="Share of the entries that are finished (done, failed or skipped).",
@@ -282,15 +288,15 @@ class CrmCallList(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_called(self):
-        for call_list in self:
-            if call_list.state != "draft":
-                raise UserError(
-                    _(
-                        "The call list %(name)s has been called: archive it instead "
-                        "of deleting it.",
-                        name=call_list.name,
-                    )
+        called = self.filtered(lambda call_list: call_list.state != "draft")
+        if called:
+            raise UserError(
+                _(
+                    "Call lists that have been called cannot be deleted, archive them "
+                    "instead: %(lists)s.",
+                    lists=name_list(self.env, called.mapped("name")),
                 )
+            )
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -353,19 +359,33 @@ class CrmCallList(models.Model):
 
     def action_pause(self):
         self.check_access("write")
-        if any(call_list.state != "running" for call_list in self):
-            raise UserError(_("Only a running call list can be paused."))
+        not_running = self.filtered(lambda call_list: call_list.state != "running")
+        if not_running:
+            raise UserError(
+                _(
+                    "Only running call lists can be paused, not %(lists)s.",
+                    lists=name_list(self.env, not_running.mapped("name")),
+                )
+            )
         self.write({"state": "paused"})
         return True
 
     def action_done(self):
         self.check_access("write")
-        if any(call_list.state == "done" for call_list in self):
-            raise UserError(_("The call list is already closed."))
+        closed = self.filtered(lambda call_list: call_list.state == "done")
+        if closed:
+            raise UserError(
+                _(
+                    "Closed already: %(lists)s.",
+                    lists=name_list(self.env, closed.mapped("name")),
+                )
+            )
         self.write({"state": "done", "date_done": fields.Datetime.now()})
         return True
 
     def action_open_entries(self):
+        """The list's entries; with ``crm_call_list_entry_state`` in the context (the
+        counters of the form), those of that state only."""
         self.ensure_one()
         self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -376,6 +396,15 @@ class CrmCallList(models.Model):
             "default_call_list_id": self.id,
             "search_default_group_agent": 1,
         }
+        states = dict(
+            self.env["crm.call.list.entry"]
+            ._fields["state"]
+            ._description_selection(self.env)
+        )
+        state = self.env.context.get("crm_call_list_entry_state")
+        if state in states:
+            action["domain"].append(("state", "=", state))
+            action["name"] = states[state]
         return action
 
     # ------------------------------------------------------------

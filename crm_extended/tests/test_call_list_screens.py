@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .test_call_list import CallListCase
@@ -104,3 +105,56 @@ class TestNextCallWhenNothingIsDue(CallListCase):
         message = self._next_call(self.agent_1)
         self.assertIn("Calls due now but held back: 1.", message)
         self.assertNotIn("next call", message)
+
+
+@tagged("post_install", "-at_install")
+class TestCallListScreens(CallListCase):
+    """What the sales managers' screens of call lists say and open."""
+
+    @freeze_time(NOW)
+    def test_counters_open_their_entries(self):
+        call_list = self._running(self._callable(3), agent_ids=self.agent_1.ids)
+        done = call_list.entry_ids[0]
+        done.with_user(self.agent_1).action_log_outcome(self.outcome["not_interested"])
+        self.assertEqual((call_list.pending_count, call_list.done_count), (2, 1))
+        Entry = self.Entry.with_user(self.sales_manager)
+        CallList = call_list.with_user(self.sales_manager)
+        for state, count in (("pending", 2), ("done", 1)):
+            action = CallList.with_context(
+                crm_call_list_entry_state=state
+            ).action_open_entries()
+            self.assertEqual(len(Entry.search(action["domain"])), count)
+        self.assertEqual(action["name"], "Done")
+        # Without a state (Entries), or with a state that is none: all of them.
+        for context in ({}, {"crm_call_list_entry_state": "no_such_state"}):
+            action = CallList.with_context(**context).action_open_entries()
+            self.assertEqual(Entry.search(action["domain"]), call_list.entry_ids)
+
+    def test_refusals_name_a_few_lists(self):
+        lists = self.CallList.browse()
+        for index, customer in enumerate(self._callable(5)):
+            lists |= self._list(customer, name=f"Campaign {index}")
+        lists.action_build()
+        lists.action_start()
+        CallList = lists.with_user(self.sales_manager)
+        few = "Campaign 0, Campaign 1, Campaign 2 and 2 others"
+        with self.assertRefused(UserError, f"cannot be deleted.*{few}"):
+            CallList.unlink()
+        CallList.action_pause()
+        with self.assertRefused(UserError, f"Only running call lists.*{few}"):
+            CallList.action_pause()
+        self.assertEqual(set(lists.mapped("state")), {"paused"})
+        CallList[:1].action_done()
+        with self.assertRefused(UserError, "Closed already: Campaign 0."):
+            CallList.action_done()
+        self.assertEqual(lists.mapped("state").count("done"), 1)
+        # A draft list is deleted.
+        draft = self._list(self._callable(1, start=10), name="Draft campaign")
+        draft.with_user(self.sales_manager).unlink()
+        self.assertFalse(draft.exists())
+
+    def test_status_labels(self):
+        call_list = self._list(self._callable(1))
+        self.assertEqual(call_list._fields["state"].string, "Status")
+        states = dict(call_list._fields["state"]._description_selection(self.env))
+        self.assertEqual(states["done"], "Closed")
