@@ -158,3 +158,22 @@ class TestCallListScreens(CallListCase):
         self.assertEqual(call_list._fields["state"].string, "Status")
         states = dict(call_list._fields["state"]._description_selection(self.env))
         self.assertEqual(states["done"], "Closed")
+
+
+@tagged("post_install", "-at_install")
+class TestCallOutcomeScreens(CallListCase):
+    @freeze_time(NOW)
+    def test_logged_outcomes_are_archived_not_deleted(self):
+        call_list = self._running(self._callable(1), agent_ids=self.agent_1.ids)
+        call_list.entry_ids.with_user(self.agent_1).action_log_outcome(
+            self.outcome["not_interested"]
+        )
+        unused = self.env["crm.call.outcome"].create(
+            {"name": "Unused", "code": "UNUSED", "action": "retry"}
+        )
+        outcomes = self.env["crm.call.outcome"].with_user(self.sales_manager)
+        with self.assertRefused(UserError, "archive them instead: Not Interested."):
+            (outcomes.browse(self.outcome["not_interested"].id) | unused).unlink()
+        self.assertTrue(unused.exists())
+        unused.with_user(self.sales_manager).unlink()
+        self.assertFalse(unused.exists())
