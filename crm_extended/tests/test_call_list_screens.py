@@ -1,8 +1,9 @@
+import re
 from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .test_call_list import CallListCase
@@ -158,6 +159,76 @@ class TestCallListScreens(CallListCase):
         self.assertEqual(call_list._fields["state"].string, "Status")
         states = dict(call_list._fields["state"]._description_selection(self.env))
         self.assertEqual(states["done"], "Closed")
+
+
+@tagged("post_install", "-at_install")
+class TestCallsOfCallLists(CallListCase):
+    """A call made from a call list is the telesales actions' record: the agent
+    reads it in Phone Calls and writes its description, but its status, date,
+    duration, customer and archiving, which the telesales statistics count, are
+    corrected by sales managers only."""
+
+    def _logged_calls(self, count):
+        call_list = self._running(self._callable(count), agent_ids=self.agent_1.ids)
+        calls = self.env["crm.phonecall"]
+        for entry in call_list.entry_ids:
+            calls |= entry.with_user(self.agent_1).action_log_outcome(
+                self.outcome["no_answer"]
+            )
+        return calls
+
+    def _call_count(self, call_list):
+        self.env.flush_all()
+        return sum(
+            self.env["crm.call.stats.report"]
+            .search([("call_list_id", "=", call_list.id)])
+            .mapped("call_count")
+        )
+
+    @freeze_time(NOW)
+    def test_agent_cannot_rewrite_a_logged_call(self):
+        call = self._logged_calls(1)
+        call_list = call.call_list_id
+        self.assertEqual(self._call_count(call_list), 1)
+        agent_call = call.with_user(self.agent_1)
+        for vals in (
+            {"state": "cancel"},
+            {"date": NOW - timedelta(days=3)},
+            {"duration": 12.0},
+            {"partner_id": self._callable(1, start=20).id},
+            {"active": False},
+        ):
+            with self.assertRefused(AccessError, "Calls logged through a call list"):
+                agent_call.write(vals)
+        with self.assertRefused(AccessError, "A sales manager corrects them"):
+            agent_call.action_archive()
+        self.assertEqual((call.state, call.date, call.active), ("done", NOW, True))
+        self.assertEqual(self._call_count(call_list), 1)
+        # What the agent said, and a form sending back the values, pass.
+        agent_call.write({"description": "Voicemail", "state": "done", "date": NOW})
+        self.assertEqual(call.description, "Voicemail")
+        # A sales manager corrects the call: it no longer counts.
+        call.with_user(self.sales_manager).write({"state": "cancel"})
+        self.assertEqual(self._call_count(call_list), 0)
+
+    @freeze_time(NOW)
+    def test_refusal_names_a_few_calls(self):
+        calls = self._logged_calls(5).sorted("id")
+        names = calls.mapped("name")
+        few = re.escape(f"{', '.join(names[:3])} and 2 others.")
+        with self.assertRefused(AccessError, few):
+            calls.with_user(self.agent_1).write({"active": False})
+        self.assertTrue(all(calls.mapped("active")))
+
+    def test_other_calls_stay_their_salespersons(self):
+        call = (
+            self.env["crm.phonecall"]
+            .with_user(self.salesman)
+            .create({"name": "Follow-up", "partner_id": self._callable(1).id})
+        )
+        call.write({"state": "done", "date": NOW, "duration": 3.0})
+        call.action_archive()
+        self.assertEqual((call.state, call.active), ("done", False))
 
 
 @tagged("post_install", "-at_install")
