@@ -10,6 +10,7 @@ from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.phone_validation.tools import phone_validation
 
+from ..roles import has_role
 from ..text import name_list
 
 try:
@@ -436,6 +437,11 @@ class CrmCallList(models.Model):
                 "No call is due: your call lists are paused (%(lists)s). Their calls "
                 "come back to your queue when a sales manager resumes them.",
                 lists=name_list(self.env, paused_su.mapped("name")),
+            )
+        if not running_su and has_role(self.env, "sales_team.group_sale_manager"):
+            return _(
+                "No call is due: you are not an agent of any running call list. Add "
+                "yourself to the agents of a call list to take its calls."
             )
         if not running_su:
             return _(

@@ -27,10 +27,14 @@ class TestNextCallWhenNothingIsDue(CallListCase):
         self._running(self._callable(1), agent_ids=self.agent_1.ids)
         # Sales managers see every entry but call none of a list they are no
         # agent of; an agent of no list has nothing either.
-        for user in (self.sales_manager, self.agent_2):
+        for user, what_to_do in (
+            (self.sales_manager, "Add yourself to the agents of a call list"),
+            (self.agent_2, "A sales manager adds you to the agents of a call list"),
+        ):
             message = self._next_call(user)
             self.assertIn("No call is due", message)
             self.assertIn("you are not an agent of any running call list", message)
+            self.assertIn(what_to_do, message)
         # The agent of the list gets its call.
         self.assertEqual(
             self.Entry.with_user(self.agent_1).action_next_call()["res_model"],
