@@ -14,7 +14,7 @@ NOW = datetime(2030, 1, 7, 10, 0)
 
 @tagged("post_install", "-at_install")
 class TestNextCallWhenNothingIsDue(CallListCase):
-    """"Next Call" with nothing due says why and what to do, in the agent's words:
+    """With nothing due, Next Call says why and what to do, in the agent's words:
     a notification, never an error."""
 
     def _next_call(self, user):
