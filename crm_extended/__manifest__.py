@@ -62,6 +62,7 @@
         "views/crm_call_outcome_views.xml",
         "views/crm_call_list_views.xml",
         "views/crm_call_list_entry_views.xml",
+        "views/crm_phonecall_views.xml",
         "views/crm_bonus_plan_views.xml",
         "views/crm_bonus_target_views.xml",
         "views/crm_bonus_statement_views.xml",

@@ -5,10 +5,13 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_datetime, format_duration
 from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.phone_validation.tools import phone_validation
+
+from ..roles import has_role
+from ..text import name_list
 
 try:
     import phonenumbers
@@ -46,8 +49,9 @@ class CrmCallList(models.Model):
             ("draft", "Draft"),
             ("running", "Running"),
             ("paused", "Paused"),
-            ("done", "Done"),
+            ("done", "Closed"),
         ],
+        string="Status",
         default="draft",
         required=True,
         copy=False,
@@ -174,7 +178,12 @@ class CrmCallList(models.Model):
     done_count = fields.Integer(compute="_compute_progress", string="Done")
     failed_count = fields.Integer(compute="_compute_progress", string="Failed")
     skipped_count = fields.Integer(compute="_compute_progress", string="Skipped")
-    unassigned_count = fields.Integer(compute="_compute_progress", string="Unassigned")
+    unassigned_count = fields.Integer(
+        compute="_compute_progress",
+        string="Unassigned",
+        help="Entries of no agent: the list's common pool, which any of its agents "
+        "takes with Next Call.",
+    )
     progress = fields.Float(
         compute="_compute_progress",
         help="Share of the entries that are finished (done, failed or skipped).",
@@ -280,15 +289,15 @@ class CrmCallList(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_called(self):
-        for call_list in self:
-            if call_list.state != "draft":
-                raise UserError(
-                    _(
-                        "The call list %(name)s has been called: archive it instead "
-                        "of deleting it.",
-                        name=call_list.name,
-                    )
+        called = self.filtered(lambda call_list: call_list.state != "draft")
+        if called:
+            raise UserError(
+                _(
+                    "Call lists that have been called cannot be deleted, archive them "
+                    "instead: %(lists)s.",
+                    lists=name_list(self.env, called.mapped("name")),
                 )
+            )
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -351,19 +360,33 @@ class CrmCallList(models.Model):
 
     def action_pause(self):
         self.check_access("write")
-        if any(call_list.state != "running" for call_list in self):
-            raise UserError(_("Only a running call list can be paused."))
+        not_running = self.filtered(lambda call_list: call_list.state != "running")
+        if not_running:
+            raise UserError(
+                _(
+                    "Only running call lists can be paused, not %(lists)s.",
+                    lists=name_list(self.env, not_running.mapped("name")),
+                )
+            )
         self.write({"state": "paused"})
         return True
 
     def action_done(self):
         self.check_access("write")
-        if any(call_list.state == "done" for call_list in self):
-            raise UserError(_("The call list is already closed."))
+        closed = self.filtered(lambda call_list: call_list.state == "done")
+        if closed:
+            raise UserError(
+                _(
+                    "Closed already: %(lists)s.",
+                    lists=name_list(self.env, closed.mapped("name")),
+                )
+            )
         self.write({"state": "done", "date_done": fields.Datetime.now()})
         return True
 
     def action_open_entries(self):
+        """The list's entries; with ``crm_call_list_entry_state`` in the context (the
+        counters of the form), those of that state only."""
         self.ensure_one()
         self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -374,7 +397,139 @@ class CrmCallList(models.Model):
             "default_call_list_id": self.id,
             "search_default_group_agent": 1,
         }
+        states = dict(
+            self.env["crm.call.list.entry"]
+            ._fields["state"]
+            ._description_selection(self.env)
+        )
+        state = self.env.context.get("crm_call_list_entry_state")
+        if state in states:
+            action["domain"].append(("state", "=", state))
+            action["name"] = states[state]
         return action
+
+    # ------------------------------------------------------------
+    # BUSINESS: the agents' queues
+    # ------------------------------------------------------------
+
+    @api.model
+    def _no_call_due_message(self):
+        """Why "Next call" finds no call due for the current user, and what to do:
+        they are the agent of no running list (or their lists are paused), every
+        call is made, the calling hours are over or to come, or the next call's
+        time is to come. Read when the queue is empty only: a few queries."""
+        user = self.env.user
+        now = fields.Datetime.now()
+        # The user's lists and the entries of their queue are counted as superuser,
+        # as the queue is read: only their names and counts are told.
+        lists_su = self.sudo().search(
+            [
+                ("agent_ids", "in", user.id),
+                ("state", "in", ACTIVE_STATES),
+                ("company_id", "in", user.company_ids.ids),
+            ],
+            order="name, id",
+        )
+        running_su = lists_su.filtered(lambda call_list: call_list.state == "running")
+        paused_su = lists_su - running_su
+        if not running_su and paused_su:
+            return _(
+                "No call is due: your call lists are paused (%(lists)s). Their calls "
+                "come back to your queue when a sales manager resumes them.",
+                lists=name_list(self.env, paused_su.mapped("name")),
+            )
+        if not running_su and has_role(self.env, "sales_team.group_sale_manager"):
+            return _(
+                "No call is due: you are not an agent of any running call list. Add "
+                "yourself to the agents of a call list to take its calls."
+            )
+        if not running_su:
+            return _(
+                "No call is due: you are not an agent of any running call list. A "
+                "sales manager adds you to the agents of a call list; its calls then "
+                "come to your queue."
+            )
+        Entry_su = self.env["crm.call.list.entry"].sudo()
+        queue = [
+            ("call_list_id", "in", running_su.ids),
+            ("state", "in", ("pending", "callback")),
+            "|",
+            ("agent_id", "=", user.id),
+            ("agent_id", "=", False),
+        ]
+        groups = Entry_su._read_group(queue, ["call_list_id"], ["__count"])
+        if not groups:
+            return _(
+                "No call is due: every call of your running call lists is made "
+                "(%(lists)s).",
+                lists=name_list(self.env, running_su.mapped("name")),
+            )
+        reasons = []
+        hour = Entry_su._local_hour(user, now)
+        closed = [
+            call_list
+            for call_list, __ in groups
+            if not call_list.call_hour_from <= hour < call_list.call_hour_to
+        ]
+        if closed:
+            reasons.append(
+                _(
+                    "Outside the calling hours, in your time zone: %(lists)s.",
+                    lists=name_list(
+                        self.env,
+                        [
+                            _(
+                                "%(list)s calls from %(start)s to %(end)s",
+                                list=call_list.name,
+                                start=format_duration(call_list.call_hour_from),
+                                end=format_duration(call_list.call_hour_to),
+                            )
+                            for call_list in closed
+                        ],
+                    ),
+                )
+            )
+        # Due now and within the hours, yet not given: held back by the queue.
+        held_count = Entry_su.search_count(
+            [
+                *queue,
+                "|",
+                ("date_next_attempt", "=", False),
+                ("date_next_attempt", "<=", now),
+                "|",
+                ("state", "=", "callback"),
+                ("call_list_id", "not in", [call_list.id for call_list in closed]),
+            ]
+        )
+        if held_count:
+            reasons.append(
+                _(
+                    "Calls due now but held back: %(count)s. Their customers do not "
+                    "want to be called or their numbers are blacklisted (a sales "
+                    "manager takes them off the list), or another agent is taking "
+                    "them this very moment.",
+                    count=held_count,
+                )
+            )
+        next_su = Entry_su.search(
+            [*queue, ("date_next_attempt", ">", now)],
+            order="date_next_attempt, id",
+            limit=1,
+        )
+        if next_su:
+            reasons.append(
+                _(
+                    "The next call, %(customer)s, is due on %(when)s.",
+                    customer=next_su.partner_id.display_name or next_su.phone,
+                    when=format_datetime(
+                        self.env,
+                        next_su.date_next_attempt,
+                        tz=user.tz or "UTC",
+                        dt_format="short",
+                    ),
+                )
+            )
+        return _("No call is due now. %(reasons)s", reasons=" ".join(reasons))
 
     # ------------------------------------------------------------
     # BUSINESS: building

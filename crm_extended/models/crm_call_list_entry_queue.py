@@ -216,7 +216,7 @@ class CrmCallListEntry(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "info",
-                "message": _("No call is due in your running call lists."),
+                "message": self.env["crm.call.list"]._no_call_due_message(),
                 **params,
             },
         }

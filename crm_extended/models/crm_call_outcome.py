@@ -1,4 +1,7 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..text import name_list
 
 OUTCOME_ACTIONS = [
     ("interested", "Interested: create or update an opportunity"),
@@ -64,3 +67,33 @@ class CrmCallOutcome(models.Model):
     def _compute_is_reached(self):
         for outcome in self:
             outcome.is_reached = outcome.action in REACHED_ACTIONS
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_logged(self):
+        # Counted as superuser: the calls and entries of every agent keep them.
+        calls_su = self.env["crm.phonecall"].sudo()
+        entries_su = self.env["crm.call.list.entry"].sudo()
+        used = {
+            outcome
+            for [outcome] in calls_su.with_context(active_test=False)._read_group(
+                [("call_outcome_id", "in", self.ids)], ["call_outcome_id"]
+            )
+        } | {
+            outcome
+            for [outcome] in entries_su._read_group(
+                [("outcome_id", "in", self.ids)], ["outcome_id"]
+            )
+        }
+        if used:
+            outcomes = self.filtered(lambda outcome: outcome in used)
+            raise UserError(
+                _(
+                    "Outcomes logged on calls cannot be deleted, archive them "
+                    "instead: %(outcomes)s.",
+                    outcomes=name_list(self.env, outcomes.mapped("name")),
+                )
+            )

@@ -3,6 +3,12 @@ from datetime import datetime
 from odoo import _, fields, models
 from odoo.exceptions import AccessError
 
+from ..text import name_list
+
+# What the telesales actions log of a call made from a call list: the telesales
+# statistics count it, so only sales managers correct it.
+TELESALES_LOGGED_FIELDS = ("state", "date", "duration", "partner_id", "active")
+
 
 class CrmPhonecall(models.Model):
     _name = "crm.phonecall"
@@ -16,12 +22,15 @@ class CrmPhonecall(models.Model):
     # Who made the call, its outcome, the order taken and the call list entry called
     # feed bonuses and telesales statistics: a salesperson logs their own calls,
     # sales managers reassign them, and only the telesales actions log an outcome,
-    # an order or an entry's call (as superuser).
+    # an order or an entry's call (as superuser). The status, date, duration,
+    # customer and archiving of a call of a call list are the actions' too (sales
+    # managers correct them); those of other calls, their salesperson's.
     _protected_fields = {
         "user_id": "sales_team.group_sale_manager",
         "call_outcome_id": "",
         "order_id": "",
         "call_list_entry_id": "",
+        **dict.fromkeys(TELESALES_LOGGED_FIELDS, "sales_team.group_sale_manager"),
     }
     # Fields that move held calls between bonus statements; a call created held
     # counts at once
@@ -70,12 +79,31 @@ class CrmPhonecall(models.Model):
     def _protected_field_allowed(self, fname, value, creating):
         if (creating and not value) or self._protected_value_unchanged(fname, value):
             return True
+        if fname in TELESALES_LOGGED_FIELDS:
+            # A call of a call list is the telesales actions' record; the others
+            # are their salesperson's.
+            return creating or not self._telesales_calls()
         if fname == "user_id" and creating:
             # A salesperson logs their own calls (or calls nobody holds yet).
             return not value or value == self.env.uid
         return super()._protected_field_allowed(fname, value, creating)
 
+    def _telesales_calls(self):
+        """The calls of ``self`` made from a call list, read as superuser (their
+        entry may be another agent's)."""
+        return self.sudo().filtered("call_list_entry_id").sudo(False)
+
     def _protected_fields_error(self, fnames):
+        if set(fnames) <= set(TELESALES_LOGGED_FIELDS):
+            return AccessError(
+                _(
+                    "Calls logged through a call list keep the status, date, "
+                    "duration and contact their call list gave them: the telesales "
+                    "statistics count them. A sales manager corrects them: "
+                    "%(calls)s.",
+                    calls=name_list(self.env, self._telesales_calls().mapped("name")),
+                )
+            )
         if "user_id" in fnames:
             return AccessError(
                 _(

@@ -66,7 +66,7 @@ class CrmCallStatsReport(models.Model):
     )
     order_confirmed_count = fields.Integer(string="Confirmed Orders", readonly=True)
     amount_revenue = fields.Monetary(
-        string="Revenue",
+        string="Confirmed Revenue",
         readonly=True,
         help="Untaxed amount of the confirmed orders taken, in the company currency.",
     )
@@ -84,7 +84,7 @@ class CrmCallStatsReport(models.Model):
         "divided by its calls.",
     )
     calls_per_contact = fields.Float(
-        string="Attempts per Contact",
+        string="Calls per Contact",
         readonly=True,
         aggregator="avg",
         digits=(16, 2),

@@ -36,11 +36,11 @@ HEADER = (
     "Reach Rate (%)",
     "Customers Called",
     "Customers Reached",
-    "Attempts per Contact",
+    "Calls per Contact",
     "Orders Taken",
     "Confirmed Orders",
     "Conversion (%)",
-    "Revenue",
+    "Confirmed Revenue",
     "Call Time (min)",
     "Average Call (min)",
 )

@@ -8,6 +8,8 @@ CUSTOMER = "Tour Telesales Garnet"
 PRODUCT = "Tour Telesales Headset"
 # The customer's number, as the agent's screen shows it
 PHONE = "+32 470 55 66 00"
+# The product's price: the tour saves the quotation once its line shows it
+PRICE = 25.0
 
 
 @tagged("post_install", "-at_install")
@@ -15,34 +17,35 @@ class TestTelesalesTour(CrmExtendedTourCase):
     """An agent takes the next call of their queue, takes the order on the phone,
     adds a product and confirms the quotation: the call ends as "order taken"."""
 
-    def setUp(self):
-        super().setUp()
-        self.agent = self._user(
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.agent = cls._user(
             "telesales_agent",
             "crmx_tour_agent",
             "Tina Telesales",
             password="crmx_tour_agent",
             tz="UTC",
         )
-        self.customer = self.env["res.partner"].create(
+        cls.customer = cls.env["res.partner"].create(
             {"name": CUSTOMER, "is_company": True, "phone": PHONE}
         )
-        self.product = self.env["product.product"].create(
-            {"name": PRODUCT, "list_price": 25.0, "sale_ok": True}
+        cls.product = cls.env["product.product"].create(
+            {"name": PRODUCT, "list_price": PRICE, "sale_ok": True}
         )
-        self.call_list = self.env["crm.call.list"].create(
+        cls.call_list = cls.env["crm.call.list"].create(
             {
                 "name": "Tour campaign",
-                "filter_domain": repr([("id", "=", self.customer.id)]),
-                "agent_ids": [Command.set(self.agent.ids)],
+                "filter_domain": repr([("id", "=", cls.customer.id)]),
+                "agent_ids": [Command.set(cls.agent.ids)],
                 "call_hour_from": 0.0,
                 "call_hour_to": 24.0,
             }
         )
-        self.call_list.action_build()
-        self.call_list.action_distribute()
-        self.call_list.action_start()
-        self.entry = self.call_list.entry_ids
+        cls.call_list.action_build()
+        cls.call_list.action_distribute()
+        cls.call_list.action_start()
+        cls.entry = cls.call_list.entry_ids
 
     def test_telesales_tour(self):
         self.assertEqual(self.entry.partner_id, self.customer)
@@ -61,5 +64,6 @@ class TestTelesalesTour(CrmExtendedTourCase):
         self.assertEqual(order.partner_id, self.customer)
         self.assertEqual(order.user_id, self.agent)
         self.assertEqual(order.order_line.product_id, self.product)
+        self.assertEqual(order.order_line.price_unit, PRICE)
         self.assertEqual(self.entry.phonecall_ids.order_id, order)
         self.assertEqual(self.entry.phonecall_ids.user_id, self.agent)

@@ -6,6 +6,9 @@ import {stepUtils} from "@web_tour/tour_service/tour_utils";
 const CUSTOMER = "Tour Telesales Garnet";
 const PRODUCT = "Tour Telesales Headset";
 const PHONE = "+32 470 55 66 00";
+// The product's price, as the quotation line shows it
+const PRICE = "25.00";
+const LINE = ".o_field_widget[name=order_line] .o_data_row";
 
 registry.category("web_tour.tours").add("crm_extended_telesales_tour", {
   url: "/odoo",
@@ -61,13 +64,21 @@ registry.category("web_tour.tours").add("crm_extended_telesales_tour", {
       run: "click",
     },
     {
-      // The row may still be in edit mode (the name is then an input's value)
+      // Picking the product sets the line's product template; the web client then
+      // asks the server for its variant, sets it and reads its price: the line is
+      // complete (and can be saved) once its price shows. The row may still be in
+      // edit mode (its values are then inputs' values).
       content: "The line has the product and its price",
-      trigger: `.o_field_widget[name=order_line] .o_data_row:contains(${PRODUCT}), .o_field_widget[name=order_line] .o_data_row:has(input:value(${PRODUCT}))`,
+      trigger: [
+        `${LINE}:contains(${PRODUCT}):has([name=price_unit]:contains(${PRICE}))`,
+        `${LINE}:has(input:value(${PRODUCT})):has([name=price_unit] input:value(${PRICE}))`,
+      ].join(", "),
     },
     {
+      // Out of the line, on nothing that reacts to a click (a many2one would open
+      // its dropdown and search)
       content: "Leave the line",
-      trigger: ".o_form_view .o_field_widget[name=partner_id]",
+      trigger: ".o_form_view .oe_title",
       run: "click",
     },
     ...stepUtils.saveForm(),
