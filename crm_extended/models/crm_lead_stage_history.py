@@ -81,8 +81,9 @@ class CrmLeadStageHistory(models.Model):
 
     @api.model
     def _backfill(self):
-        """Every existing lead with a stage starts its history in that stage, from
-        when it entered it: one INSERT ... SELECT, however many leads there are."""
+        """Every lead with a stage and no history yet (at install: every existing
+        lead) starts its history in its stage, from when it entered it: one
+        INSERT ... SELECT, however many leads there are."""
         self.env.cr.execute(
             SQL(
                 """
@@ -99,6 +100,10 @@ class CrmLeadStageHistory(models.Model):
                   FROM crm_lead l
                   LEFT JOIN crm_stage s ON s.id = l.stage_id
                  WHERE l.stage_id IS NOT NULL
+                   AND NOT EXISTS (
+                       SELECT 1 FROM crm_lead_stage_history h
+                        WHERE h.lead_id = l.id
+                   )
                 """,
                 outcome=self._outcome_sql(),
                 uid=self.env.uid,

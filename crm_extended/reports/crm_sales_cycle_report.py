@@ -69,8 +69,9 @@ class CrmSalesCycleReport(models.Model):
         readonly=True,
         aggregator="avg",
         digits=(16, 2),
-        help="For a won deal, on its won stage only: days from its creation to its "
-        "closing. Averaged: the cycle length of the won deals.",
+        help="For a won deal, on its won stage only: days from entering the first "
+        "stage (its creation, when its history began at install) to its closing. "
+        "Averaged: the cycle length of the won deals.",
     )
 
     _depends = {
@@ -84,6 +85,7 @@ class CrmSalesCycleReport(models.Model):
             "sales_region_id",
             "company_id",
             "outcome",
+            "is_backfill",
         ],
         "crm.lead": ["stage_id", "lost_reason_id", "create_date", "date_closed"],
         "crm.stage": ["sequence", "is_won"],
@@ -108,8 +110,9 @@ class CrmSalesCycleReport(models.Model):
                    CASE h.outcome WHEN 'won' THEN 100.0 WHEN 'lost' THEN 0.0 END
                        AS win_rate,
                    CASE WHEN h.outcome = 'won' AND h.is_won
-                        THEN round(extract(epoch FROM
-                                   l.date_closed - l.create_date)::numeric
+                        THEN round(extract(epoch FROM l.date_closed - CASE
+                                   WHEN h.backfilled THEN l.create_date
+                                   ELSE h.first_in END)::numeric
                                    / 86400, 2) END AS cycle_days
             """
         )
@@ -124,7 +127,10 @@ class CrmSalesCycleReport(models.Model):
                        sum(h.days) OVER (PARTITION BY h.lead_id, h.stage_to_id)
                            AS total_days,
                        max(s.sequence) OVER (PARTITION BY h.lead_id)
-                           AS max_sequence
+                           AS max_sequence,
+                       min(h.date_in) OVER (PARTITION BY h.lead_id) AS first_in,
+                       bool_or(h.is_backfill) OVER (PARTITION BY h.lead_id)
+                           AS backfilled
                   FROM crm_lead_stage_history h
                   JOIN crm_stage s ON s.id = h.stage_to_id
             ) h
