@@ -23,7 +23,6 @@ class CrmLeadStageHistory(models.Model):
 
     lead_id = fields.Many2one(
         "crm.lead",
-        string="Lead",
         required=True,
         readonly=True,
         index=True,
@@ -55,9 +54,7 @@ class CrmLeadStageHistory(models.Model):
     # Who held the lead when it entered the stage
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
-    sales_region_id = fields.Many2one(
-        "crm.sales.region", string="Sales Region", readonly=True, index=True
-    )
+    sales_region_id = fields.Many2one("crm.sales.region", readonly=True, index=True)
     company_id = fields.Many2one("res.company", readonly=True, index=True)
     outcome = fields.Selection(
         OUTCOMES,

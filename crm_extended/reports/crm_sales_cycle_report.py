@@ -18,9 +18,11 @@ class CrmSalesCycleReport(models.Model):
     _rec_name = "stage_id"
 
     lead_id = fields.Many2one("crm.lead", string="Opportunity", readonly=True)
-    stage_id = fields.Many2one("crm.stage", string="Stage", readonly=True)
+    stage_id = fields.Many2one("crm.stage", readonly=True)
     date_in = fields.Datetime(
-        string="Entered On", readonly=True, help="When the lead first entered the stage."
+        string="Entered On",
+        readonly=True,
+        help="When the lead first entered the stage.",
     )
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
@@ -29,7 +31,6 @@ class CrmSalesCycleReport(models.Model):
     outcome = fields.Selection(OUTCOMES, readonly=True)
     lost_reason_id = fields.Many2one(
         "crm.lost.reason",
-        string="Lost Reason",
         readonly=True,
         help="Only on the stage the lead was lost in.",
     )

@@ -15,7 +15,7 @@ class CrmSalesCycleStageReport(models.Model):
     _order = "date_month desc, stage_id, id"
     _rec_name = "stage_id"
 
-    stage_id = fields.Many2one("crm.stage", string="Stage", readonly=True)
+    stage_id = fields.Many2one("crm.stage", readonly=True)
     date_month = fields.Date(string="Month Entered", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     sales_region_id = fields.Many2one("crm.sales.region", readonly=True)

@@ -31,7 +31,9 @@ class TestSalesCycle(CrmExtendedCase):
         cls.north, __, cls.south = cls._region_tree(manager=cls.regional_manager)
         Team = cls.env["crm.team"]
         cls.team = Team.create({"name": "Cycle North", "sales_region_id": cls.north.id})
-        cls.team_s = Team.create({"name": "Cycle South", "sales_region_id": cls.south.id})
+        cls.team_s = Team.create(
+            {"name": "Cycle South", "sales_region_id": cls.south.id}
+        )
         Stage = cls.env["crm.stage"]
         cls.s1, cls.s2, cls.s3, cls.won = Stage.create(
             [
@@ -48,7 +50,11 @@ class TestSalesCycle(CrmExtendedCase):
         cls.History = cls.env["crm.lead.stage.history"]
         with freeze_time(day(0)):
             cls.a, cls.b, cls.c, cls.d, cls.e = cls._leads(
-                ("A", cls.s1), ("B", cls.s1), ("C", cls.s1), ("D", cls.s1), ("E", cls.s2)
+                ("A", cls.s1),
+                ("B", cls.s1),
+                ("C", cls.s1),
+                ("D", cls.s1),
+                ("E", cls.s2),
             )
         with freeze_time(day(2)):
             (cls.a | cls.b | cls.d).stage_id = cls.s2
@@ -111,7 +117,9 @@ class TestSalesCycle(CrmExtendedCase):
         """One write moving leads of several stages: one statement writes the
         history of all of them, whatever their number."""
         with freeze_time(day(20)):
-            leads = self._leads(*[(f"M{i}", (self.s1, self.s2)[i % 2]) for i in range(30)])
+            leads = self._leads(
+                *[(f"M{i}", (self.s1, self.s2)[i % 2]) for i in range(30)]
+            )
         statements = []
         execute = self.env.cr.execute
 
@@ -220,16 +228,19 @@ class TestSalesCycle(CrmExtendedCase):
             ["stage_id", "lost_reason_id"],
             ["lead_count:sum"],
         )
-        self.assertEqual(
-            lost, [(self.s1, self.timing, 1), (self.s2, self.price, 1)]
-        )
+        self.assertEqual(lost, [(self.s1, self.timing, 1), (self.s2, self.price, 1)])
 
     def test_days_per_stage_median(self):
         rows = self.env["crm.sales.cycle.stage.report"].search(
             [("team_id", "=", self.team.id)]
         )
         got = {
-            row.stage_id: (row.date_month, row.stay_count, row.days_average, row.days_median)
+            row.stage_id: (
+                row.date_month,
+                row.stay_count,
+                row.days_average,
+                row.days_median,
+            )
             for row in rows
         }
         march = T0.date().replace(day=1)
@@ -250,7 +261,9 @@ class TestSalesCycle(CrmExtendedCase):
             (other,) = self._leads(("Other", self.s1), user=self.salesman_2)
             (free,) = self._leads(("Free", self.s1))
             free.user_id = False
-            (south,) = self._leads(("South", self.s1), team=self.team_s, user=self.salesman_2)
+            (south,) = self._leads(
+                ("South", self.s1), team=self.team_s, user=self.salesman_2
+            )
         with freeze_time(day(31)):
             south.stage_id = self.s2  # a stay that ended, for Days per Stage
         mine = self.leads | free
@@ -272,9 +285,11 @@ class TestSalesCycle(CrmExtendedCase):
         self.team_s.member_ids = [Command.link(self.salesman_2.id)]
         teams = stage_report.with_user(self.salesman_2).search([]).team_id
         self.assertEqual(teams, self.team_s)
-        teams = stage_report.with_user(self.regional_manager).search(
-            [("team_id", "in", (self.team | self.team_s).ids)]
-        ).team_id
+        teams = (
+            stage_report.with_user(self.regional_manager)
+            .search([("team_id", "in", (self.team | self.team_s).ids)])
+            .team_id
+        )
         self.assertEqual(teams, self.team)
 
     def test_other_company_is_invisible(self):
