@@ -339,38 +339,62 @@ class CrmForecast(models.Model):
         opportunities closed in the lookback window that reached the stage and were
         won, and the scope's number of closed opportunities.
 
-        Without a stage history, an opportunity lost in a stage is counted as having
-        gone through that stage and the stages before it (by sequence); a won one
-        through every stage.
+        A won opportunity counts in every stage. A lost one counts in the stages it
+        really entered, from its stage history (``crm.lead.stage.history``); only
+        where that history began at install, with the stage it was in then, is it
+        assumed to have gone through that stage and the stages before it (by
+        sequence), as nothing is known of its earlier stages.
 
-        The closed opportunities are counted per team, stage and outcome first (a
-        few dozen rows, not one per opportunity), and the losses at or after a
-        stage are joined, not summed in a subquery per scope and stage: PostgreSQL
-        estimates such a subquery at millions (a tiny ``crm_stage`` is never
-        analyzed: 500 rows assumed), and then spends seconds JIT-compiling a query
-        that runs in milliseconds.
+        The closed opportunities are counted per team and outcome, the lost ones per
+        team and stage they passed (a few dozen rows, not one per opportunity), and
+        the losses are joined to the stages, not summed in a subquery per scope and
+        stage: PostgreSQL estimates such a subquery at millions (a tiny
+        ``crm_stage`` is never analyzed: 500 rows assumed), and then spends seconds
+        JIT-compiling a query that runs in milliseconds.
         """
         company = self.company_id
         since = now - relativedelta(months=company.crm_forecast_lookback_months)
         return SQL(
             """
-            closed AS (
-                SELECT l.team_id, COALESCE(s.sequence, 0) AS seq,
-                       (l.active AND COALESCE(s.is_won, FALSE)) AS won,
-                       count(*) AS n
+            closed_leads AS (
+                SELECT l.id, l.team_id,
+                       (l.active AND COALESCE(s.is_won, FALSE)) AS won
                   FROM crm_lead l
                   LEFT JOIN crm_stage s ON s.id = l.stage_id
                  WHERE l.type = 'opportunity'
                    AND l.company_id = %(company)s
                    AND l.date_closed >= %(since)s AND l.date_closed < %(now)s
                    AND (NOT l.active OR COALESCE(s.is_won, FALSE))
-                 GROUP BY 1, 2, 3
+            ),
+            closed AS (
+                SELECT team_id, won, count(*) AS n
+                  FROM closed_leads GROUP BY 1, 2
+            ),
+            passed AS (
+                SELECT h.lead_id, h.stage_to_id AS stage_id
+                  FROM closed_leads c
+                  JOIN crm_lead_stage_history h ON h.lead_id = c.id
+                 WHERE NOT c.won AND NOT h.is_backfill
+                   AND h.stage_to_id IS NOT NULL
+                 UNION
+                SELECT h.lead_id, st.id
+                  FROM closed_leads c
+                  JOIN crm_lead_stage_history h ON h.lead_id = c.id
+                  JOIN crm_stage hs ON hs.id = h.stage_to_id
+                  JOIN crm_stage st ON st.sequence <= hs.sequence
+                 WHERE NOT c.won AND h.is_backfill
+            ),
+            lost AS (
+                SELECT c.team_id, p.stage_id, count(*) AS n
+                  FROM passed p
+                  JOIN closed_leads c ON c.id = p.lead_id
+                 GROUP BY 1, 2
             ),
             scoped AS (
-                SELECT team_id AS scope, seq, won, n FROM closed
+                SELECT team_id AS scope, won, n FROM closed
                  WHERE team_id IS NOT NULL
                  UNION ALL
-                SELECT 0, seq, won, n FROM closed
+                SELECT 0, won, n FROM closed
             ),
             samples AS (
                 SELECT scope, sum(n) AS n,
@@ -378,18 +402,23 @@ class CrmForecast(models.Model):
                   FROM scoped GROUP BY scope
             ),
             lost_at AS (
-                SELECT scope, seq, sum(n) AS n
-                  FROM scoped WHERE NOT won GROUP BY scope, seq
+                SELECT scope, stage_id, sum(n) AS n
+                  FROM (
+                      SELECT team_id AS scope, stage_id, n FROM lost
+                       WHERE team_id IS NOT NULL
+                       UNION ALL
+                      SELECT 0, stage_id, n FROM lost
+                  ) AS lost_scoped
+                 GROUP BY scope, stage_id
             ),
             rates AS (
                 SELECT sa.scope, st.id AS stage_id, sa.n,
                        sa.wins::numeric
-                       / NULLIF(sa.wins + COALESCE(sum(lo.n), 0), 0) AS rate
+                       / NULLIF(sa.wins + COALESCE(lo.n, 0), 0) AS rate
                   FROM samples sa
                   CROSS JOIN crm_stage st
                   LEFT JOIN lost_at lo
-                         ON lo.scope = sa.scope AND lo.seq >= st.sequence
-                 GROUP BY sa.scope, st.id, sa.n, sa.wins
+                         ON lo.scope = sa.scope AND lo.stage_id = st.id
             )
             """,
             company=company.id,

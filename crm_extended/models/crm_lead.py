@@ -71,7 +71,42 @@ class CrmLead(models.Model):
         )
         for stage, stage_leads in given.grouped("stage_id").items():
             stage_leads.forecast_category_stage_id = stage
+        leads._sync_stage_history()
         return leads
+
+    # ------------------------------------------------------------------
+    # STAGE HISTORY (crm.lead.stage.history)
+    # ------------------------------------------------------------------
+
+    # What a write may change of a lead's stage or outcome: the stage itself, the
+    # team (a new team may move the lead to its first stage) and the archiving of
+    # a lost or restored lead.
+    _STAGE_HISTORY_FIELDS = ("stage_id", "team_id", "active")
+
+    def write(self, vals):
+        result = super().write(vals)
+        if any(fname in vals for fname in self._STAGE_HISTORY_FIELDS):
+            self._sync_stage_history()
+        return result
+
+    def _sync_stage_history(self):
+        """One statement for all the leads, however many moved."""
+        if not self:
+            return
+        self.env["crm.stage"].flush_model(["is_won"])
+        self.flush_recordset(
+            [
+                "stage_id",
+                "active",
+                "user_id",
+                "team_id",
+                "sales_region_id",
+                "company_id",
+            ]
+        )
+        self.env["crm.lead.stage.history"]._sync(self.ids)
+
+    # ------------------------------------------------------------------
 
     @api.depends("stage_id")
     def _compute_forecast_category(self):

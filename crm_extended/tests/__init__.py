@@ -40,3 +40,4 @@ from . import test_call_screen
 from . import test_telesales_agent_tour
 from . import test_crm_landing
 from . import test_call_list_screens
+from . import test_sales_cycle

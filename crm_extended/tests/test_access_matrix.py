@@ -80,6 +80,10 @@ ACCESS = {
     "crm.forecast": _MANAGED,
     "crm.forecast.line": {**_MANAGED, "manager": "rw", "bonus": "rw"},
     "crm.forecast.accuracy.report": _SALES_READ,
+    # Written by crm.lead only: nobody writes the stage history by hand
+    "crm.lead.stage.history": _SALES_READ,
+    "crm.sales.cycle.report": _SALES_READ,
+    "crm.sales.cycle.stage.report": _SALES_READ,
     "crm.call.outcome": _MANAGED,
     "crm.call.outcome.wizard": {
         **_SALES_WIZARD,

@@ -207,9 +207,10 @@ class TestForecast(CrmExtendedCase):
         self.assertEqual(ann.amount_best_case, 6000)
         self.assertEqual(ann.amount_commit, 4000)
         self.assertEqual(ann.amount_weighted, 100 + 1000 + 3200)
-        # North's own win rates (6 closed ≥ 5): Qualify 3/6, Propose 3/4,
-        # Negotiate 3/3.
-        self.assertEqual(ann.amount_historical, 500 + 1500 + 4000)
+        # North's own win rates (6 closed ≥ 5), a lost opportunity counting in the
+        # stages it entered only (the one lost in Propose was created there):
+        # Qualify 3/5, Propose 3/4, Negotiate 3/3.
+        self.assertEqual(ann.amount_historical, 600 + 1500 + 4000)
         self.assertEqual(ann.amount_won_to_date, 700)
         self.assertEqual(ann.team_id, self.team)
         self.assertEqual(ann.sales_region_id, self.region)
@@ -225,8 +226,9 @@ class TestForecast(CrmExtendedCase):
         self.company_f.crm_forecast_min_samples = 10
         forecast = self._forecast()
         forecast.action_compute()
-        # Company: 5 won (with W1), lost 2 in Qualify, 1 in Propose, 3 in Negotiate
-        rate_s1, rate_s2, rate_s3 = Fraction(5, 11), Fraction(5, 9), Fraction(5, 8)
+        # Company: 5 won (with W1), lost 2 in Qualify, 1 in Propose, 3 in
+        # Negotiate, each created in the stage it was lost in
+        rate_s1, rate_s2, rate_s3 = Fraction(5, 7), Fraction(5, 6), Fraction(5, 8)
         ann = self._line(forecast, "user", self.seller_a)
         self.assertEqual(
             ann.amount_historical,
@@ -236,6 +238,51 @@ class TestForecast(CrmExtendedCase):
             self._line(forecast, "user", self.seller_b).amount_historical,
             money(10000 * rate_s3),
         )
+
+    def test_win_rate_follows_the_stages_passed(self):
+        """A lost opportunity counts in every stage it entered; one whose history
+        began at install, in the stages up to the one it was in then."""
+        with freeze_time("2026-06-01 09:00:00"):
+            walked = self.Lead.create(
+                {
+                    "name": "Walked and lost",
+                    "type": "opportunity",
+                    "company_id": self.company_f.id,
+                    "team_id": self.team.id,
+                    "user_id": self.seller_a.id,
+                    "stage_id": self.s1.id,
+                }
+            )
+            walked.stage_id = self.s2
+            walked.stage_id = self.s3
+            walked.action_set_lost()
+        with freeze_time("2027-01-10 09:00:00"):
+            forecast = self._forecast()
+            forecast.action_compute()
+            # North: 3 won; lost: 2 in Qualify, 1 in Propose, 1 through all three
+            # → Qualify 3/6, Propose 3/5, Negotiate 3/4
+            ann = self._line(forecast, "user", self.seller_a)
+            self.assertEqual(ann.amount_historical, 500 + 1200 + 3000)
+            # The one lost in Propose with a history begun at install: assumed to
+            # have passed Qualify too → Qualify 3/7
+            lost_in_propose = self.Lead.with_context(active_test=False).search(
+                [
+                    ("company_id", "=", self.company_f.id),
+                    ("team_id", "=", self.team.id),
+                    ("stage_id", "=", self.s2.id),
+                    ("active", "=", False),
+                ]
+            )
+            self.assertEqual(len(lost_in_propose), 1)
+            self.env.cr.execute(
+                "UPDATE crm_lead_stage_history SET is_backfill = TRUE "
+                "WHERE lead_id = %s",
+                [lost_in_propose.id],
+            )
+            forecast.action_compute()
+            self.assertEqual(
+                ann.amount_historical, money(1000 * Fraction(3, 7) + 1200 + 3000)
+            )
 
     @freeze_time("2027-01-04 09:00:00")
     def test_no_history_uses_probability(self):
