@@ -38,3 +38,4 @@ from . import crm_bonus_statement_kpi
 from . import crm_bonus_statement_line
 from . import account_partial_reconcile
 from . import sale_order_line
+from . import crm_lead_stale

@@ -39,3 +39,4 @@ from . import test_forecast_tour
 from . import test_call_screen
 from . import test_telesales_agent_tour
 from . import test_crm_landing
+from . import test_pipeline_stale
