@@ -291,3 +291,194 @@ class CrmLead(models.Model):
             else SQL(),
             of_call=of_call,
         )
+
+    # ------------------------------------------------------------
+    # AUTOMATION
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_stale_opportunities(self, batch_size=STALE_BATCH):
+        """Tell about newly stale opportunities: their owners get one activity
+        each, then every sales manager and regional manager with newly stale
+        opportunities in their scope a digest of all the stale ones there.
+
+        Resumable and idempotent: an opportunity is told about once while it stays
+        stale (``stale_notice``: "new" once its owner has his activity, "digest"
+        once the managers had their digest; cleared when it is no longer stale). A
+        run takes the next batch of newly stale ones (one query finds them, one
+        ``create`` makes their activities) and reports the rest to the cron
+        runner, which commits and calls it again; the digests go out when none is
+        left. Run again on the same stale set, it creates and sends nothing.
+        """
+        activity_type = self.env.ref(
+            "crm_extended.mail_activity_type_stale_opportunity",
+            raise_if_not_found=False,
+        )
+        if not activity_type:
+            return 0
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        # Forget what was told about those no longer stale
+        self.env.cr.execute(
+            SQL(
+                """UPDATE crm_lead SET stale_notice = NULL
+                    WHERE id IN (SELECT l.id FROM crm_lead l
+                                  WHERE l.stale_notice IS NOT NULL
+                                 EXCEPT
+                                 SELECT l.id FROM crm_lead l
+                                   JOIN crm_stage s ON s.id = l.stage_id
+                                  WHERE l.stale_notice IS NOT NULL AND %s)""",
+                self._stale_sql(now),
+            )
+        )
+        # Newly stale: one query, at most a batch
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT l.id, u.id
+                     FROM crm_lead l
+                     JOIN crm_stage s ON s.id = l.stage_id
+                LEFT JOIN res_users u ON u.id = l.user_id AND u.active
+                    WHERE l.stale_notice IS NULL AND %(stale)s
+                    ORDER BY l.id
+                    LIMIT %(limit)s""",
+                stale=self._stale_sql(now),
+                limit=batch_size,
+            )
+        )
+        if rows:
+            self._stale_activities_create(activity_type, rows)
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE crm_lead SET stale_notice = 'new' WHERE id = ANY(%s)",
+                    [lead_id for lead_id, _user_id in rows],
+                )
+            )
+            self.invalidate_model(["stale_notice"])
+        if len(rows) == batch_size:
+            remaining = self.env.execute_query(
+                SQL(
+                    """SELECT count(*) FROM crm_lead l
+                         JOIN crm_stage s ON s.id = l.stage_id
+                        WHERE l.stale_notice IS NULL AND %s""",
+                    self._stale_sql(now),
+                )
+            )[0][0]
+            self.env["ir.cron"]._notify_progress(done=len(rows), remaining=remaining)
+            return len(rows)
+        sent = self._stale_digests_send()
+        self.env["ir.cron"]._notify_progress(done=len(rows) + sent, remaining=0)
+        return len(rows) + sent
+
+    @api.model
+    def _stale_activities_create(self, activity_type, rows):
+        """One activity for the owner of each of these newly stale opportunities
+        ((lead id, active owner id or None)) that has none open of the type yet,
+        in one ``create``."""
+        with_owner = [(lead_id, user_id) for lead_id, user_id in rows if user_id]
+        if not with_owner:
+            return
+        # The literal array lets the planner count the leads of this batch.
+        open_ids = {
+            res_id
+            for (res_id,) in self.env.execute_query(
+                SQL(
+                    """SELECT res_id FROM mail_activity
+                        WHERE res_model = 'crm.lead' AND activity_type_id = %s
+                          AND active AND res_id = ANY(%s)""",
+                    activity_type.id,
+                    [lead_id for lead_id, _user_id in with_owner],
+                )
+            )
+        }
+        todo = [row for row in with_owner if row[0] not in open_ids]
+        if not todo:
+            return
+        Activity = (
+            self.env["mail.activity"]
+            .sudo()
+            .with_context(mail_activity_quick_update=True)
+        )
+        # Activities name their record one at a time: read the names at once.
+        self.browse(lead_id for lead_id, _user_id in todo).with_env(
+            Activity.env
+        ).mapped("display_name")
+        model_id = self.env["ir.model"]._get_id("crm.lead")
+        today = fields.Date.context_today(self)
+        Activity.create(
+            [
+                {
+                    "res_model_id": model_id,
+                    "res_id": lead_id,
+                    "activity_type_id": activity_type.id,
+                    "summary": activity_type.summary or activity_type.name,
+                    "user_id": user_id,
+                    "date_deadline": today,
+                }
+                for lead_id, user_id in todo
+            ]
+        )
+
+    @api.model
+    def _stale_digest_recipients(self):
+        """{user: domain of the opportunities in their scope}: sales managers see
+        all those of their companies, regional managers those of the regions they
+        manage and below."""
+        Users = self.env["res.users"]
+        managers = Users.search(
+            [("groups_id", "in", self.env.ref("sales_team.group_sale_manager").id)]
+        )
+        regionals = Users.search(
+            [
+                (
+                    "groups_id",
+                    "in",
+                    self.env.ref("crm_extended.group_regional_manager").id,
+                ),
+                ("sales_region_managed_ids", "!=", False),
+                ("id", "not in", managers.ids),
+            ]
+        )
+        scopes = {}
+        for user in managers:
+            scopes[user] = [("company_id", "in", [False, *user.company_ids.ids])]
+        for user in regionals:
+            scopes[user] = [
+                ("company_id", "in", [False, *user.company_ids.ids]),
+                ("sales_region_id", "child_of", user.sales_region_managed_ids.ids),
+            ]
+        return scopes
+
+    @api.model
+    def _stale_digests_send(self):
+        """Send the digests of the opportunities told about as "new", then mark them
+        as in a digest. Returns the number of digests sent."""
+        template = self.env.ref(
+            "crm_extended.mail_template_stale_digest", raise_if_not_found=False
+        )
+        Lead = self.sudo()
+        if not template or not Lead.search_count(
+            [("stale_notice", "=", "new")], limit=1
+        ):
+            return 0
+        sent = 0
+        for user, scope in self._stale_digest_recipients().items():
+            stale_scope = [("stale_notice", "!=", False), *scope]
+            if not Lead.search_count([("stale_notice", "=", "new"), *scope], limit=1):
+                continue
+            totals = Lead._read_group(
+                stale_scope, ["company_id"], ["__count", "expected_revenue:sum"]
+            )
+            leads = Lead.search(
+                stale_scope, order="date_last_activity, id", limit=STALE_DIGEST_LINES
+            )
+            template.with_context(
+                stale_leads=leads,
+                stale_totals=totals,
+                stale_count=sum(count for _company, count, _sum in totals),
+            ).send_mail(user.id, email_layout_xmlid="mail.mail_notification_light")
+            sent += 1
+        self.env.cr.execute(
+            "UPDATE crm_lead SET stale_notice = 'digest' WHERE stale_notice = 'new'"
+        )
+        self.invalidate_model(["stale_notice"])
+        return sent

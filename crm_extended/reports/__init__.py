@@ -7,3 +7,4 @@ from . import crm_call_stats_report
 from . import crm_call_list_stats_xlsx
 from . import crm_bonus_payroll_xlsx
 from . import crm_bonus_statement_report
+from . import crm_pipeline_health_report

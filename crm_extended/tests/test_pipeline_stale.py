@@ -194,3 +194,146 @@ class TestStaleDetection(CrmStaleCase):
             self.Lead.search([("is_stale", ">", 1)])
         with self.assertRaisesRegex(ValidationError, "cannot be negative"):
             self.stage_never.stale_after_days = -1
+
+
+@tagged("post_install", "-at_install")
+class TestStaleJob(CrmStaleCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.north, cls.north_west, cls.south = cls._region_tree(cls.regional_manager)
+        cls.customer_s = cls._customer("Southern Stale Corp", cls.state_s)
+        cls.lead_n = cls._opportunity("North deal", cls.stage_qualify)
+        cls.lead_orphan = cls._opportunity(
+            "Ownerless deal", cls.stage_qualify, user_id=False
+        )
+        cls.lead_s = cls._opportunity(
+            "South deal",
+            cls.stage_qualify,
+            user=cls.salesman_2,
+            partner_id=cls.customer_s.id,
+        )
+        cls.lead_fresh = cls._opportunity("Fresh deal", cls.stage_qualify)
+        cls.lead_fresh.message_post(body="Just called", message_type="comment")
+        cls.leads = cls.lead_n + cls.lead_orphan + cls.lead_s + cls.lead_fresh
+        cls.activity_type = cls.env.ref(
+            "crm_extended.mail_activity_type_stale_opportunity"
+        )
+        cls.now = cls.lead_fresh.date_last_activity + timedelta(days=1)
+
+    def _activities(self):
+        return self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "crm.lead"),
+                ("res_id", "in", self.leads.ids),
+                ("activity_type_id", "=", self.activity_type.id),
+            ]
+        )
+
+    def _digests(self, user):
+        return self.env["mail.mail"].search(
+            [
+                ("recipient_ids", "in", user.partner_id.ids),
+                ("subject", "like", "Stale opportunities"),
+            ]
+        )
+
+    def test_setup(self):
+        self.assertEqual(self.lead_n.sales_region_id, self.north)
+        self.assertEqual(self.lead_s.sales_region_id, self.south)
+        self.assertFalse(self.lead_orphan.user_id)
+
+    def test_activities_once_digests_per_scope(self):
+        with freeze_time(self.now):
+            self.env["crm.lead"]._cron_stale_opportunities()
+        activities = self._activities()
+        self.assertEqual(
+            {(a.res_id, a.user_id.id) for a in activities},
+            {(self.lead_n.id, self.salesman.id), (self.lead_s.id, self.salesman_2.id)},
+        )
+        self.assertEqual(
+            self.leads.mapped("stale_notice"), ["digest", "digest", "digest", False]
+        )
+        regional = self._digests(self.regional_manager)
+        self.assertEqual(len(regional), 1)
+        self.assertIn("North deal", regional.body_html)
+        self.assertIn("Ownerless deal", regional.body_html)
+        self.assertNotIn("South deal", regional.body_html)
+        self.assertNotIn("Fresh deal", regional.body_html)
+        manager = self._digests(self.sales_manager)
+        self.assertEqual(len(manager), 1)
+        for name in ("North deal", "Ownerless deal", "South deal"):
+            self.assertIn(name, manager.body_html)
+        self.assertFalse(self._digests(self.salesman), "salespeople get no digest")
+
+        # Run again on the same stale set: nothing new
+        with freeze_time(self.now + timedelta(hours=1)):
+            self.env["crm.lead"]._cron_stale_opportunities()
+        self.assertEqual(self._activities(), activities)
+        self.assertEqual(self._digests(self.regional_manager), regional)
+        self.assertEqual(self._digests(self.sales_manager), manager)
+
+    def test_stale_again_after_activity(self):
+        Lead = self.env["crm.lead"]
+        with freeze_time(self.now):
+            Lead._cron_stale_opportunities()
+        activities = self._activities()
+        # The South deal gets a call: no longer stale, told about again when it
+        # goes stale again, its owner's activity still open is not duplicated
+        with freeze_time(self.now + timedelta(days=1)):
+            self.lead_s.message_post(body="Called", message_type="comment")
+            Lead._cron_stale_opportunities()
+        self.assertFalse(self.lead_s.stale_notice)
+        self.assertEqual(len(self._digests(self.sales_manager)), 1)
+        with freeze_time(self.now + timedelta(days=12)):
+            Lead._cron_stale_opportunities()
+        self.assertEqual(self.lead_s.stale_notice, "digest")
+        south = self._activities().filtered(lambda a: a.res_id == self.lead_s.id)
+        self.assertEqual(south, activities.filtered(lambda a: a.res_id == self.lead_s.id))
+        self.assertEqual(len(south), 1)
+        self.assertEqual(len(self._digests(self.sales_manager)), 2)
+        # North: the Fresh deal went stale meanwhile, the South deal is not his
+        regional = self._digests(self.regional_manager).sorted("id")
+        self.assertEqual(len(regional), 2)
+        self.assertIn("Fresh deal", regional[-1].body_html)
+        self.assertNotIn("South deal", regional[-1].body_html)
+
+    def test_batches(self):
+        Lead = self.env["crm.lead"]
+        with freeze_time(self.now):
+            self.assertEqual(Lead._cron_stale_opportunities(batch_size=2), 2)
+            self.assertFalse(self._digests(self.sales_manager), "not before the end")
+            Lead._cron_stale_opportunities(batch_size=2)
+        self.assertEqual(len(self._activities()), 2)
+        self.assertEqual(len(self._digests(self.sales_manager)), 1)
+        self.assertEqual(
+            self.leads.mapped("stale_notice"), ["digest", "digest", "digest", False]
+        )
+
+    def test_pipeline_health(self):
+        self.lead_n.expected_revenue = 1000
+        self.lead_s.expected_revenue = 300
+        self.lead_fresh.expected_revenue = 50
+        Report = self.env["crm.pipeline.health.report"]
+        with freeze_time(self.now):
+            rows = Report.search([("stage_id", "=", self.stage_qualify.id)])
+            by_user = {
+                row.user_id: (
+                    row.stale_count,
+                    row.healthy_count,
+                    row.stale_revenue,
+                    row.healthy_revenue,
+                )
+                for row in rows
+            }
+            self.assertEqual(by_user[self.salesman], (1, 1, 1000, 50))
+            self.assertEqual(by_user[self.salesman_2], (1, 0, 300, 0))
+            regional_rows = Report.with_user(self.regional_manager).search(
+                [("stage_id", "=", self.stage_qualify.id)]
+            )
+            self.assertEqual(
+                set(regional_rows.mapped("sales_region_id")), {self.north}
+            )
+            self.assertEqual(sum(regional_rows.mapped("stale_count")), 2)
+            own = Report.with_user(self.salesman_2).search([])
+            self.assertEqual(own.user_id, self.salesman_2)
