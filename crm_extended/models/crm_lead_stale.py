@@ -52,7 +52,6 @@ class CrmLead(models.Model):
     # longer stale, so that it is told again when it goes stale again.
     stale_notice = fields.Selection(
         [("new", "Owner Told"), ("digest", "In a Digest")],
-        string="Stale Notice",
         readonly=True,
         copy=False,
     )
@@ -241,7 +240,8 @@ class CrmLead(models.Model):
                 AND %(s)s.is_won IS NOT TRUE AND %(s)s.stale_after_days > 0
                 AND GREATEST(%(l)s.date_last_activity, %(l)s.date_last_stage_update,
                              %(l)s.create_date)
-                    < %(now)s::timestamp - make_interval(days => %(s)s.stale_after_days))""",
+                    < %(now)s::timestamp
+                      - make_interval(days => %(s)s.stale_after_days))""",
             l=lead,
             s=stage,
             now=now,

@@ -61,7 +61,9 @@ class CrmStaleCase(CrmExtendedCase):
         return lead
 
     def _stale_ids(self, leads):
-        return set(self.Lead.search([("id", "in", leads.ids), ("is_stale", "=", True)]).ids)
+        return set(
+            self.Lead.search([("id", "in", leads.ids), ("is_stale", "=", True)]).ids
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -289,7 +291,9 @@ class TestStaleJob(CrmStaleCase):
             Lead._cron_stale_opportunities()
         self.assertEqual(self.lead_s.stale_notice, "digest")
         south = self._activities().filtered(lambda a: a.res_id == self.lead_s.id)
-        self.assertEqual(south, activities.filtered(lambda a: a.res_id == self.lead_s.id))
+        self.assertEqual(
+            south, activities.filtered(lambda a: a.res_id == self.lead_s.id)
+        )
         self.assertEqual(len(south), 1)
         self.assertEqual(len(self._digests(self.sales_manager)), 2)
         # North: the Fresh deal went stale meanwhile, the South deal is not his
@@ -331,9 +335,7 @@ class TestStaleJob(CrmStaleCase):
             regional_rows = Report.with_user(self.regional_manager).search(
                 [("stage_id", "=", self.stage_qualify.id)]
             )
-            self.assertEqual(
-                set(regional_rows.mapped("sales_region_id")), {self.north}
-            )
+            self.assertEqual(set(regional_rows.mapped("sales_region_id")), {self.north})
             self.assertEqual(sum(regional_rows.mapped("stale_count")), 2)
             own = Report.with_user(self.salesman_2).search([])
             self.assertEqual(own.user_id, self.salesman_2)
