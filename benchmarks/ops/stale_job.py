@@ -39,10 +39,20 @@ class StaleJob(Operation):
     def prepare(self, env):
         activity_type = env.ref(ACTIVITY_TYPE)
         env.cr.execute(
-            "UPDATE crm_stage SET stale_after_days = %s WHERE NOT is_won",
+            "UPDATE crm_stage SET stale_after_days = %s WHERE is_won IS NOT TRUE",
             (STALE_AFTER_DAYS,),
         )
-        env.cr.execute("UPDATE crm_lead SET stale_notice = NULL")
+        # Every other opportunity entered its stage 40 days ago, the rest today
+        env.cr.execute(
+            """
+            UPDATE crm_lead
+               SET stale_notice = NULL,
+                   date_last_stage_update = now() at time zone 'UTC'
+                       - (id % 2) * interval '40 days',
+                   create_date = LEAST(create_date, now() at time zone 'UTC'
+                       - (id % 2) * interval '40 days')
+            """
+        )
         env.cr.execute(
             "DELETE FROM mail_activity WHERE activity_type_id = %s",
             (activity_type.id,),
@@ -50,6 +60,7 @@ class StaleJob(Operation):
         env.invalidate_all()
         env.cr.execute("ANALYZE crm_lead, crm_stage, mail_activity")
         leads = env["crm.lead"].search([("is_stale", "=", True)])
+        print(f"  {len(leads):,} stale opportunities")
         return {"activity_type": activity_type, "stale": leads}
 
     def crm_extended(self, env, ctx):
@@ -69,7 +80,7 @@ class StaleJob(Operation):
             WITH stale AS (
                 SELECT l.id, l.user_id
                   FROM crm_lead l JOIN crm_stage s ON s.id = l.stage_id
-                 WHERE l.active AND l.type = 'opportunity' AND NOT s.is_won
+                 WHERE l.active AND l.type = 'opportunity' AND s.is_won IS NOT TRUE
                    AND s.stale_after_days > 0 AND l.stale_notice IS NULL
                    AND GREATEST(l.date_last_activity, l.date_last_stage_update,
                                 l.create_date)
