@@ -39,3 +39,4 @@ from . import crm_bonus_statement_line
 from . import account_partial_reconcile
 from . import sale_order_line
 from . import crm_lead_stage_history
+from . import crm_lead_stale

@@ -9,3 +9,4 @@ from . import crm_bonus_payroll_xlsx
 from . import crm_bonus_statement_report
 from . import crm_sales_cycle_report
 from . import crm_sales_cycle_stage_report
+from . import crm_pipeline_health_report

@@ -48,6 +48,10 @@ PUBLIC_METHODS = {
         "action_open_partners": OPENS,
         "action_open_teams": OPENS,
     },
+    "crm.lead": {
+        "message_post": "mail.thread's own checks (the caller's access to the "
+        "opportunity); crm_extended only recomputes its last activity",
+    },
     "crm.visit.schedule": {
         "action_open_events": OPENS,
         "action_plan_now": "reads the schedule under the caller's rules, creates "
