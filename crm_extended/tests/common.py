@@ -20,7 +20,8 @@ ROLE_GROUPS = {
 
 
 class CrmUserMixin:
-    """One way to make a user of a role, in every kind of test case."""
+    """One way to make a user of a role, and a running call list, in every kind of
+    test case."""
 
     @classmethod
     def _user(cls, role, login, name=None, company=None, **vals):
@@ -34,6 +35,25 @@ class CrmUserMixin:
             vals["company_id"] = company.id
             vals["company_ids"] = [Command.set(company.ids)]
         return new_test_user(cls.env, login, groups=groups, **vals)
+
+    @classmethod
+    def _running_call_list(cls, name, partners, agents, **vals):
+        """A call list of ``partners`` worked by ``agents``, callable all day, built,
+        distributed and started: the agents' queues hold its entries."""
+        call_list = cls.env["crm.call.list"].create(
+            {
+                "name": name,
+                "filter_domain": repr([("id", "in", partners.ids)]),
+                "agent_ids": [Command.set(agents.ids)],
+                "call_hour_from": 0.0,
+                "call_hour_to": 24.0,
+                **vals,
+            }
+        )
+        call_list.action_build()
+        call_list.action_distribute()
+        call_list.action_start()
+        return call_list
 
 
 class CrmExtendedCase(CrmUserMixin, TransactionCase):

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import CrmExtendedTourCase
@@ -83,20 +83,9 @@ class TestTelesalesAgentTour(CrmExtendedTourCase):
                 "description": LAST_NOTE,
             }
         )
-        cls.call_list = cls.env["crm.call.list"].create(
-            {
-                "name": "Tour loop campaign",
-                "filter_domain": repr(
-                    [("id", "in", (cls.first | cls.second | cls.third).ids)]
-                ),
-                "agent_ids": [Command.set(cls.agent.ids)],
-                "call_hour_from": 0.0,
-                "call_hour_to": 24.0,
-            }
+        cls.call_list = cls._running_call_list(
+            "Tour loop campaign", cls.first | cls.second | cls.third, cls.agent
         )
-        cls.call_list.action_build()
-        cls.call_list.action_distribute()
-        cls.call_list.action_start()
         entries = {e.partner_id: e for e in cls.call_list.entry_ids}
         cls.entry_1, cls.entry_2, cls.entry_3 = (
             entries[cls.first],

@@ -1,4 +1,3 @@
-from odoo import Command
 from odoo.tests import tagged
 
 from .common import CrmExtendedTourCase
@@ -33,18 +32,7 @@ class TestTelesalesTour(CrmExtendedTourCase):
         cls.product = cls.env["product.product"].create(
             {"name": PRODUCT, "list_price": PRICE, "sale_ok": True}
         )
-        cls.call_list = cls.env["crm.call.list"].create(
-            {
-                "name": "Tour campaign",
-                "filter_domain": repr([("id", "=", cls.customer.id)]),
-                "agent_ids": [Command.set(cls.agent.ids)],
-                "call_hour_from": 0.0,
-                "call_hour_to": 24.0,
-            }
-        )
-        cls.call_list.action_build()
-        cls.call_list.action_distribute()
-        cls.call_list.action_start()
+        cls.call_list = cls._running_call_list("Tour campaign", cls.customer, cls.agent)
         cls.entry = cls.call_list.entry_ids
 
     def test_telesales_tour(self):

@@ -1,7 +1,7 @@
 import {dialer} from "@crm_extended/js/dial_action";
+import {openNextCallSteps} from "@crm_extended/../tests/tours/telesales_steps";
 import {registry} from "@web/core/registry";
 import {patch} from "@web/core/utils/patch";
-import {stepUtils} from "@web_tour/tour_service/tour_utils";
 
 // Names and numbers shared with crm_extended/tests/test_telesales_agent_tour.py, which
 // builds the agent and the running call list in setUpClass and checks the database once
@@ -23,22 +23,7 @@ registry.category("web_tour.tours").add("crm_extended_agent_loop_tour", {
   url: "/odoo",
   steps: () => [
     // CRM > Telesales > My Call Queue: take the next call
-    ...stepUtils.goToAppSteps("crm.crm_menu_root", "Open the CRM app"),
-    {
-      content: "Open the Telesales menu",
-      trigger: 'button[data-menu-xmlid="crm_extended.crm_call_list_menu_root"]',
-      run: "click",
-    },
-    {
-      content: "Open My Call Queue",
-      trigger: 'a[data-menu-xmlid="crm_extended.crm_call_list_entry_menu_my_queue"]',
-      run: "click",
-    },
-    {
-      content: "Take the next call",
-      trigger: ".o_list_view button[name=action_next_call]",
-      run: "click",
-    },
+    ...openNextCallSteps(),
     // What the agent knows before speaking, at the top of the screen
     {
       content: "The agent's screen shows the first customer",

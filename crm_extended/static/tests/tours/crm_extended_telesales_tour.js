@@ -1,3 +1,4 @@
+import {openNextCallSteps} from "@crm_extended/../tests/tours/telesales_steps";
 import {registry} from "@web/core/registry";
 import {stepUtils} from "@web_tour/tour_service/tour_utils";
 
@@ -14,22 +15,7 @@ registry.category("web_tour.tours").add("crm_extended_telesales_tour", {
   url: "/odoo",
   steps: () => [
     // CRM > Telesales > My Call Queue: take the next call
-    ...stepUtils.goToAppSteps("crm.crm_menu_root", "Open the CRM app"),
-    {
-      content: "Open the Telesales menu",
-      trigger: 'button[data-menu-xmlid="crm_extended.crm_call_list_menu_root"]',
-      run: "click",
-    },
-    {
-      content: "Open My Call Queue",
-      trigger: 'a[data-menu-xmlid="crm_extended.crm_call_list_entry_menu_my_queue"]',
-      run: "click",
-    },
-    {
-      content: "Take the next call",
-      trigger: "button[name=action_next_call]",
-      run: "click",
-    },
+    ...openNextCallSteps(),
     {
       content: "The agent's screen shows the customer to call",
       trigger: `.o_form_view .o_field_widget[name=partner_id]:contains(${CUSTOMER})`,
