@@ -80,17 +80,30 @@ class _LoopWinRates:
             if team_id:
                 domain.append(("team_id", "=", team_id))
             leads = self.env["crm.lead"].with_context(active_test=False).search(domain)
-            closed = []
+            History = self.env["crm.lead.stage.history"]
+            closed = []  # (won, ids of the stages a lost opportunity reached)
             for lead in leads:
                 won = lead.active and lead.stage_id.is_won
                 if lead.active and not won:
                     continue  # still open
-                closed.append((lead.stage_id.sequence or 0, won))
-            wins = sum(1 for _seq, won in closed if won)
+                reached = set()
+                if not won:
+                    # The stages it entered; before a history begun at install,
+                    # every stage up to the one it was in then
+                    for line in History.search([("lead_id", "=", lead.id)]):
+                        reached.add(line.stage_to_id.id)
+                        if line.is_backfill:
+                            reached.update(
+                                stage.id
+                                for stage in self.stages
+                                if stage.sequence <= line.stage_to_id.sequence
+                            )
+                closed.append((won, reached))
+            wins = sum(1 for won, _reached in closed if won)
             by_stage = {}
             for stage in self.stages:
                 reached = wins + sum(
-                    1 for seq, won in closed if not won and seq >= stage.sequence
+                    1 for won, stages in closed if not won and stage.id in stages
                 )
                 by_stage[stage.id] = wins / reached if reached else None
             self.teams[team_id] = (len(closed), by_stage)
@@ -272,32 +285,54 @@ class ForecastCompute(Operation):
         # hand-written SQL.
         env.cr.execute("SET LOCAL jit = off")
         # Win rate of a stage in a scope (a team, or the whole company): the closed
-        # opportunities won, over those won or lost at that stage or a later one.
-        # A team with fewer closed opportunities than the minimum, or without any
-        # that reached the stage, takes the company's rate; without either, the
-        # opportunity's own probability.
+        # opportunities won, over those won or lost having reached that stage: a
+        # lost one reached the stages its history entered, and, where the history
+        # began at install, every stage up to the one it was in then. A team with
+        # fewer closed opportunities than the minimum, or without any that reached
+        # the stage, takes the company's rate; without either, the opportunity's
+        # own probability.
         env.cr.execute(
             SQL(
                 """
                 WITH closed AS (
-                    SELECT l.team_id, COALESCE(s.sequence, 0) AS seq,
-                           l.active AND COALESCE(s.is_won, FALSE) AS won,
-                           count(*) AS n
+                    SELECT l.id, l.team_id,
+                           l.active AND COALESCE(s.is_won, FALSE) AS won
                       FROM crm_lead l
                       LEFT JOIN crm_stage s ON s.id = l.stage_id
                      WHERE l.type = 'opportunity' AND l.company_id = %(company)s
                        AND l.date_closed >= %(since)s AND l.date_closed < %(now)s
                        AND (NOT l.active OR s.is_won)
-                     GROUP BY 1, 2, 3
+                ),
+                reached AS (
+                    SELECT DISTINCT c.id, c.team_id, st.id AS stage_id
+                      FROM closed c
+                      JOIN crm_lead_stage_history h ON h.lead_id = c.id
+                      JOIN crm_stage hs ON hs.id = h.stage_to_id
+                      JOIN crm_stage st ON st.id = hs.id
+                           OR (h.is_backfill AND st.sequence <= hs.sequence)
+                     WHERE NOT c.won
+                ),
+                scopes AS (
+                    SELECT GROUPING(team_id) = 1 AS company_wide, team_id,
+                           count(*) AS closed, count(*) FILTER (WHERE won) AS wins
+                      FROM closed
+                     GROUP BY GROUPING SETS ((team_id), ())
+                ),
+                lost AS (
+                    SELECT GROUPING(team_id) = 1 AS company_wide, team_id,
+                           stage_id, count(*) AS n
+                      FROM reached
+                     GROUP BY GROUPING SETS ((team_id, stage_id), (stage_id))
                 ),
                 rates AS (
-                    SELECT GROUPING(c.team_id) = 1 AS company_wide, c.team_id,
-                           st.id AS stage_id, sum(c.n) AS closed,
-                           COALESCE(sum(c.n) FILTER (WHERE c.won), 0)::numeric
-                           / NULLIF(sum(c.n) FILTER (
-                                 WHERE c.won OR c.seq >= st.sequence), 0) AS rate
-                      FROM closed c CROSS JOIN crm_stage st
-                     GROUP BY GROUPING SETS ((c.team_id, st.id), (st.id))
+                    SELECT sc.company_wide, sc.team_id, st.id AS stage_id,
+                           sc.closed,
+                           sc.wins::numeric
+                           / NULLIF(sc.wins + COALESCE(lo.n, 0), 0) AS rate
+                      FROM scopes sc CROSS JOIN crm_stage st
+                      LEFT JOIN lost lo ON lo.company_wide = sc.company_wide
+                           AND lo.team_id IS NOT DISTINCT FROM sc.team_id
+                           AND lo.stage_id = st.id
                 )
                 SELECT l.user_id,
                        sum(COALESCE(l.expected_revenue, 0)),
