@@ -63,15 +63,15 @@ class CrmCustomerInteraction(models.Model):
     _description = "Customer History"
     _auto = False
     _order = "date desc, id desc"
-    _rec_name = "name"
 
     partner_id = fields.Many2one(
         "res.partner", string="Customer", readonly=True, help="The commercial entity."
     )
-    contact_id = fields.Many2one("res.partner", string="Contact", readonly=True)
+    contact_id = fields.Many2one("res.partner", readonly=True)
     date = fields.Datetime(readonly=True)
     kind = fields.Selection(INTERACTION_KINDS, readonly=True)
-    name = fields.Char(string="Subject", readonly=True)
+    # A private event of someone else reads as busy: depends on who reads it
+    name = fields.Char(string="Subject", readonly=True, depends_context=("uid",))
     amount = fields.Monetary(
         readonly=True,
         currency_field="currency_id",
@@ -313,9 +313,21 @@ class CrmCustomerInteraction(models.Model):
                 kind=SQL(
                     "CASE WHEN e.sfa_kind = 'visit' THEN 'visit' ELSE 'meeting' END"
                 ),
-                name=SQL("e.name"),
+                # A private event of someone else shows as busy, as in the calendar
+                name=SQL(
+                    """CASE WHEN e.privacy = 'private' AND %s
+                            AND e.user_id IS DISTINCT FROM %s
+                            THEN %s ELSE e.name END""",
+                    not self.env.su,
+                    self.env.uid,
+                    self.env._("Busy"),
+                ),
                 user_id=SQL("e.user_id"),
                 state=SQL("e.sfa_state"),
+                # Events have no company: their organizer's
+                company_id=SQL(
+                    "(SELECT u.company_id FROM res_users u WHERE u.id = e.user_id)"
+                ),
                 res_model=SQL("%s", "calendar.event"),
             ),
             readable,
@@ -357,7 +369,9 @@ class CrmCustomerInteraction(models.Model):
                         ON subtype.id = m.subtype_id
                      WHERE %s AND %s
                     """,
-                    self._row(rank, "m", **columns),
+                    self._row(
+                        rank, "m", company_id=SQL("contact.company_id"), **columns
+                    ),
                     kinds,
                     partners,
                 )
@@ -374,7 +388,7 @@ class CrmCustomerInteraction(models.Model):
                         ON subtype.id = m.subtype_id
                      WHERE %s AND %s
                     """,
-                    self._row(rank, "m", **columns),
+                    self._row(rank, "m", company_id=SQL("lead.company_id"), **columns),
                     kinds,
                     leads,
                 )
@@ -501,9 +515,7 @@ class CrmCustomerInteraction(models.Model):
                 kind=SQL("'ticket'"),
                 name=SQL("concat_ws(' ', t.number, t.name)"),
                 user_id=SQL("t.user_id"),
-                state=SQL(
-                    "CASE WHEN stage.closed THEN 'closed' ELSE 'open' END"
-                ),
+                state=SQL("CASE WHEN stage.closed THEN 'closed' ELSE 'open' END"),
                 company_id=SQL("t.company_id"),
                 res_model=SQL("%s", "helpdesk.ticket"),
             ),
@@ -544,5 +556,7 @@ class CrmCustomerInteraction(models.Model):
         action["domain"] = [("partner_id", "in", entities.ids)]
         action["context"] = {"create": False}
         if len(entities) == 1:
-            action["display_name"] = _("History of %(customer)s", customer=entities.name)
+            action["display_name"] = _(
+                "History of %(customer)s", customer=entities.name
+            )
         return action
