@@ -44,6 +44,14 @@ class ResPartner(models.Model):
     sfa_event_count = fields.Integer(
         string="Customer Work Count", compute="_compute_sfa_event_count"
     )
+    # Customer history
+    interaction_count = fields.Integer(
+        string="History",
+        compute="_compute_interaction_count",
+        groups="sales_team.group_sale_salesman",
+        help="Calls, visits, messages, quotations, orders, invoices, payments and "
+        "tickets of the customer that you may read.",
+    )
     # Telesales
     call_do_not_call = fields.Boolean(
         string="Do Not Call",
@@ -98,6 +106,21 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.sfa_event_count = counts.get(partner.commercial_partner_id, 0)
+
+    def _compute_interaction_count(self):
+        counts = dict(
+            self.env["crm.customer.interaction"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.interaction_count = counts.get(partner.commercial_partner_id, 0)
+
+    def action_view_interactions(self):
+        """The history of the customer: its own and its contacts' documents."""
+        return self.env["crm.customer.interaction"]._action_for_partners(self)
 
     def action_open_sfa_events(self):
         self.ensure_one()

@@ -10,3 +10,4 @@ from . import crm_bonus_statement_report
 from . import crm_sales_cycle_report
 from . import crm_sales_cycle_stage_report
 from . import crm_pipeline_health_report
+from . import crm_customer_interaction

@@ -42,3 +42,4 @@ from . import test_crm_landing
 from . import test_call_list_screens
 from . import test_sales_cycle
 from . import test_pipeline_stale
+from . import test_customer_history

@@ -75,6 +75,7 @@ ACCESS = {
     "crm.visit.schedule": _SALES_ALL,
     "crm.work.plan.report": _SALES_READ,
     "crm.pipeline.health.report": _SALES_READ,
+    "crm.customer.interaction": _SALES_READ,
     "crm.plan.week.wizard": _SALES_ALL,
     "crm.plan.week.line": _SALES_ALL,
     "crm.sfa.done.wizard": _SALES_WIZARD,

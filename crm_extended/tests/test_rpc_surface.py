@@ -35,7 +35,10 @@ PUBLIC_METHODS = {
         "action_sfa_done": "write access checked, then done written as superuser",
         "action_sfa_replan": "write access on the work (rules)",
     },
-    "res.partner": {"action_open_sfa_events": OPENS},
+    "res.partner": {
+        "action_open_sfa_events": OPENS,
+        "action_view_interactions": OPENS,
+    },
     "crm.team": {
         "action_open_bonus_estimate": OPENS,
         "action_open_bonus_estimate_team": OPENS,
@@ -121,6 +124,9 @@ PUBLIC_METHODS = {
         "action_submit": "bonus managers, write access first",
     },
     "crm.bonus.statement.line": {"action_open_source": OPENS},
+    "crm.customer.interaction": {
+        "action_open_source": f"checks read access on the source; {OPENS}"
+    },
 }
 for _report in (
     "crm_bonus_payroll_xlsx",
