@@ -46,29 +46,13 @@ class TestCallScreen(CallListCase):
         )
         cls.other_customer = cls._customer("Other Customer", phone="+1 312 555 0115")
         cls.other_company = cls.env["res.company"].create({"name": "Screen Other"})
-        cls.call_list = cls._running_list(
-            cls.customer | cls.other_customer, cls.agent_1
+        cls.call_list = cls._running_call_list(
+            "Screen campaign", cls.customer | cls.other_customer, cls.agent_1
         )
         cls.entry, cls.other_entry = (
             cls.call_list.entry_ids.filtered(lambda e, p=p: e.partner_id == p)
             for p in (cls.customer, cls.other_customer)
         )
-
-    @classmethod
-    def _running_list(cls, partners, agent):
-        call_list = cls.CallList.create(
-            {
-                "name": "Screen campaign",
-                "filter_domain": repr([("id", "in", partners.ids)]),
-                "agent_ids": [Command.set(agent.ids)],
-                "call_hour_from": 0.0,
-                "call_hour_to": 24.0,
-            }
-        )
-        call_list.action_build()
-        call_list.action_distribute()
-        call_list.action_start()
-        return call_list
 
     def _reserve(self, agent=None):
         agent = agent or self.agent_1
@@ -198,7 +182,7 @@ class TestCallScreen(CallListCase):
         person = self.Partner.create(
             {"name": "Pia Person", "function": "Owner", "phone": "+1 616 555 0134"}
         )
-        call_list = self._running_list(person, self.agent_2)
+        call_list = self._running_call_list("Screen campaign", person, self.agent_2)
         entry = call_list.entry_ids.with_user(self.agent_2)
         self.assertEqual(entry.contact_id, person)
         self.assertEqual(entry.contact_function, "Owner")
@@ -396,7 +380,7 @@ class TestCallScreen(CallListCase):
     def test_briefing_queries(self):
         """The counters of a page of entries: one query each, whatever its size."""
         customers = self._callable(6, start=30)
-        call_list = self._running_list(customers, self.agent_1)
+        call_list = self._running_call_list("Screen campaign", customers, self.agent_1)
         entries = call_list.entry_ids.with_user(self.agent_1)
         self.assertEqual(len(entries), 6)
         self.env["crm.lead"].create(
